@@ -1,0 +1,140 @@
+"""Building blocks shared by the reference servers: a movable clock, fault switches, a token store.
+
+Each profile module implements its document on top of these and declares the faults it can be
+switched into; a mutant is a reference server with one fault on.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+
+class Clock:
+    """Wall clock plus an offset that tests move forward instead of sleeping."""
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+
+    def now(self) -> float:
+        return time.time() + self._offset
+
+    def advance(self, seconds: float) -> None:
+        self._offset += seconds
+
+    def reset(self) -> None:
+        self._offset = 0.0
+
+
+@dataclass(frozen=True)
+class Client:
+    """The one registered client and resource owner every reference server knows."""
+
+    client_id: str = "app-1"
+    client_secret: str = "secret-1"
+    redirect_uri: str = "http://localhost/cb"
+    username: str = "alice"
+    password: str = "wonderland"
+
+
+@dataclass
+class Grant:
+    """What an issued code or token stands for."""
+
+    kind: str
+    expires_at: float | None
+    data: dict[str, Any] = field(default_factory=dict)
+    used: bool = False
+
+
+class ServerState:
+    """Mutable state of one profile's server: clock, faults, and everything issued so far."""
+
+    def __init__(self, profile: str, faults: Mapping[str, str]) -> None:
+        self.profile = profile
+        self.known_faults = dict(faults)
+        self.faults: set[str] = set()
+        self.clock = Clock()
+        self.client = Client()
+        self.grants: dict[str, Grant] = {}
+        self.lock = threading.Lock()
+
+    def fault(self, name: str) -> bool:
+        if name not in self.known_faults:
+            raise KeyError(f"{self.profile} has no fault {name!r}")
+        return name in self.faults
+
+    def set_faults(self, names: set[str] | frozenset[str]) -> None:
+        unknown = set(names) - set(self.known_faults)
+        if unknown:
+            raise KeyError(f"{self.profile} has no faults {sorted(unknown)}; known: {sorted(self.known_faults)}")
+        self.faults = set(names)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.faults = set()
+            self.grants.clear()
+            self.clock.reset()
+
+    def issue(self, kind: str, lifetime: float | None, prefix: str = "", **data: Any) -> str:
+        value = prefix + secrets.token_urlsafe(18)
+        expires = None if lifetime is None else self.clock.now() + lifetime
+        with self.lock:
+            self.grants[value] = Grant(kind, expires, dict(data))
+        return value
+
+    def lookup(self, kind: str, value: object) -> Grant | None:
+        """The live grant of that kind, or None if unknown, used or expired."""
+        if not isinstance(value, str):
+            return None
+        grant = self.grants.get(value)
+        if grant is None or grant.kind != kind or grant.used:
+            return None
+        if grant.expires_at is not None and self.clock.now() >= grant.expires_at:
+            return None
+        return grant
+
+    def revoke(self, value: str) -> None:
+        grant = self.grants.get(value)
+        if grant is not None:
+            grant.used = True
+
+
+async def read_params(request: Request) -> dict[str, Any]:
+    """Query parameters merged with a form or JSON body, whichever the request carries."""
+    params: dict[str, Any] = dict(request.query_params)
+    if request.method in {"POST", "PUT"}:
+        ctype = request.headers.get("content-type", "")
+        if "json" in ctype:
+            try:
+                body = await request.json()
+            except ValueError:
+                body = None
+            if isinstance(body, dict):
+                params.update(body)
+        elif "form" in ctype:
+            text = (await request.body()).decode("utf-8", "replace")
+            params.update(dict(parse_qsl(text, keep_blank_values=True)))
+    return params
+
+
+def test_routes(state: ServerState, new_code: Callable[[], str]) -> list[Route]:
+    """Test-only routes: provision a fresh code, move the clock. Never part of a real server."""
+
+    async def code(request: Request) -> Response:
+        return PlainTextResponse(new_code())
+
+    async def clock(request: Request) -> Response:
+        state.clock.advance(float(request.query_params.get("advance", "0")))
+        return JSONResponse({"now": state.clock.now()})
+
+    return [Route("/_test/code", code, methods=["GET"]), Route("/_test/clock", clock, methods=["POST"])]

@@ -1,0 +1,46 @@
+"""Which reference server implements which profile, and the config that drives it."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, cast
+
+from starlette.applications import Starlette
+
+from .base import Client, ServerState
+
+
+class ServerModule(Protocol):
+    FAULTS: Mapping[str, str]
+    build: Callable[[ServerState], Starlette]
+
+
+PROFILES: tuple[str, ...] = ("everydo", "usercenter", "yixin", "ekuaibao", "generic")
+
+# Fixed profile parameters the reference servers expect (the config's `params`).
+PROFILE_PARAMS: dict[str, dict[str, str]] = {
+    "usercenter": {"sysid": "sys-1"},
+    "ekuaibao": {"powerCode": "219902"},
+}
+
+
+def load(profile: str) -> ServerModule:
+    return cast(ServerModule, importlib.import_module(f"{__package__}.{profile}"))
+
+
+def reference_config(profile: str, base_url: str) -> dict[str, Any]:
+    """The target config (the documented YAML contract, as a dict) for a reference server."""
+    client = Client()
+    return {
+        "target": base_url,
+        "profile": profile,
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+        "redirect_uri": client.redirect_uri,
+        "username": client.username,
+        "password": client.password,
+        "code_url": f"{base_url}/_test/code",
+        "clock_url": f"{base_url}/_test/clock",
+        "params": dict(PROFILE_PARAMS.get(profile, {})),
+    }

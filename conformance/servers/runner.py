@@ -1,0 +1,64 @@
+"""Run reference servers in-process on a real ASGI server (uvicorn) bound to an ephemeral port."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterable
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from .base import ServerState
+from .registry import load
+
+
+class ReferenceServer:
+    """Serve the given profiles under `/<profile>` on 127.0.0.1; usable as a context manager."""
+
+    def __init__(self, profiles: Iterable[str], port: int = 0) -> None:
+        self.states: dict[str, ServerState] = {}
+        mounts = []
+        for profile in profiles:
+            module = load(profile)
+            state = ServerState(profile, module.FAULTS)
+            self.states[profile] = state
+            mounts.append(Mount(f"/{profile}", app=module.build(state)))
+        self.app = Starlette(routes=mounts)
+        self._port = port
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    def url(self, profile: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{profile}"
+
+    def start(self) -> ReferenceServer:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self._port))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(self.app, log_level="error", access_log=False, lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("reference server did not start within 10 s")
+            time.sleep(0.005)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=5)
+        self._server = None
+
+    def __enter__(self) -> ReferenceServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,91 @@
+"""Reference server for the Yixin document (002_557cecf5f4c3ec08.txt): POST /oauth/token.
+
+Codes come from the SDK in the real platform; here they come from the test-only `/_test/code` route.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from .base import ServerState, read_params, test_routes
+
+ACCESS_LIFETIME = 3600  # the examples' expires_in (lines 51, 73)
+CODE_LIFETIME = 600  # unsaid by the document; RFC 6749 §4.1.2 recommends at most ten minutes
+
+FAULTS = {
+    "code_reusable": "an authorization code can be exchanged more than once (line 35)",
+    "wrong_error_code": "a bad code gets invalid_request instead of invalid_grant (line 88)",
+    "expires_in_string": "expires_in is sent as a string, not an int (line 57)",
+    "no_refresh_token": "the token response lacks refresh_token (line 56)",
+    "crash_on_missing": "a missing parameter gets a 500 HTML page",
+    "unknown_grant_invalid_request": "an unknown grant_type gets invalid_request (line 89)",
+    "unknown_client_accepted": "any client_id is accepted (line 87)",
+    "garbage_refresh_accepted": "any refresh token is accepted (line 88)",
+    "expires_in_epoch": "expires_in is an absolute epoch timestamp, not seconds (line 57)",
+    "error_status_200": "errors are answered with HTTP 200 (RFC 6749 §5.2, advisory)",
+}
+
+
+def build(state: ServerState) -> Starlette:
+    def error(code: str, description: str) -> Response:
+        status = 200 if state.fault("error_status_200") else 400
+        return JSONResponse({"error": code, "error_description": description}, status_code=status)
+
+    def tokens() -> Response:
+        access = state.issue("access_token", ACCESS_LIFETIME)
+        refresh = state.issue("refresh_token", None)
+        body: dict[str, Any] = {"access_token": access, "refresh_token": refresh, "expires_in": ACCESS_LIFETIME}
+        if state.fault("expires_in_string"):
+            body["expires_in"] = str(ACCESS_LIFETIME)
+        if state.fault("expires_in_epoch"):
+            body["expires_in"] = int(state.clock.now()) + ACCESS_LIFETIME
+        if state.fault("no_refresh_token"):
+            del body["refresh_token"]
+        return JSONResponse(body)
+
+    async def token(request: Request) -> Response:
+        params = await read_params(request)
+        grant_type = params.get("grant_type")
+        needed = ["client_id", "client_secret", "grant_type"]
+        if grant_type == "authorization_code":
+            needed.append("code")
+        elif grant_type == "refresh_token":
+            needed.append("refresh_token")
+        missing = [name for name in needed if not params.get(name)]
+        if missing:
+            if state.fault("crash_on_missing"):
+                return PlainTextResponse("<html>Internal Server Error</html>", status_code=500)
+            return error("invalid_request", f"missing parameter {missing[0]}")
+        client = state.client
+        if params["client_id"] != client.client_id and not state.fault("unknown_client_accepted"):
+            return error("invalid_client", "client not found")
+        if params["client_secret"] != client.client_secret and not state.fault("unknown_client_accepted"):
+            return error("invalid_client", "client authentication failed")
+        if grant_type == "authorization_code":
+            grant = state.grants.get(params["code"]) if state.fault("code_reusable") else None
+            grant = grant or state.lookup("code", params["code"])
+            if grant is None:
+                bad = "invalid_request" if state.fault("wrong_error_code") else "invalid_grant"
+                return error(bad, "code is invalid, expired or used")
+            grant.used = True
+            return tokens()
+        if grant_type == "refresh_token":
+            if state.lookup("refresh_token", params["refresh_token"]) is None and not state.fault(
+                "garbage_refresh_accepted"
+            ):
+                return error("invalid_grant", "refresh token is invalid")
+            return tokens()
+        if state.fault("unknown_grant_invalid_request"):
+            return error("invalid_request", "bad grant_type")
+        return error("unsupported_grant_type", f"grant_type {grant_type!r} is not supported")
+
+    def new_code() -> str:
+        return state.issue("code", CODE_LIFETIME)
+
+    routes = [Route("/oauth/token", token, methods=["POST"]), *test_routes(state, new_code)]
+    return Starlette(routes=routes)
