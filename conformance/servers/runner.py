@@ -38,6 +38,7 @@ class ReferenceServer:
     def start(self) -> ReferenceServer:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by accepted sockets
         sock.bind(("127.0.0.1", self._port))
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_level="error", access_log=False, lifespan="off")

@@ -39,7 +39,11 @@ def build(state: ServerState) -> Starlette:
     def tokens() -> Response:
         access = state.issue("access_token", ACCESS_LIFETIME)
         refresh = state.issue("refresh_token", None)
-        body: dict[str, Any] = {"access_token": access, "refresh_token": refresh, "expires_in": ACCESS_LIFETIME}
+        body: dict[str, Any] = {
+            "access_token": access,
+            "refresh_token": refresh,
+            "expires_in": ACCESS_LIFETIME,
+        }
         if state.fault("expires_in_string"):
             body["expires_in"] = str(ACCESS_LIFETIME)
         if state.fault("expires_in_epoch"):

@@ -1,0 +1,8 @@
+"""Registered checks, by family. Importing this package registers them all."""
+
+from __future__ import annotations
+
+from . import expiry, lifecycle, refusals, responses
+from .base import REGISTRY, Check, CheckContext, check
+
+__all__ = ["REGISTRY", "Check", "CheckContext", "check", "expiry", "lifecycle", "refusals", "responses"]

@@ -1,0 +1,141 @@
+"""Checks on lifetimes: units, defaults, clamping, and things that stop working when they expire."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..errors import MissingPrerequisite, PreconditionFailed
+from .base import CheckContext, check
+from .lifecycle import _role_param
+
+TEN_YEARS = 10 * 365 * 86400
+TOLERANCE_S = 600  # clocks of the suite and the target may differ this much
+
+
+def expiry_value(ctx: CheckContext, reply: Any) -> int:
+    flow = ctx.flow
+    value = ctx.session.issued(reply, flow, "expiry")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ctx.fail(f"{flow.title}: the expiry must be an integer, got {value!r}")
+    return value
+
+
+def lifetime_seconds(ctx: CheckContext, value: int, sent_at: float) -> float:
+    """The lifetime an expiry field states, in seconds, whatever the unit."""
+    if ctx.flow.expiry_unit == "epoch_ms":
+        return value / 1000 - sent_at
+    return float(value)
+
+
+@check("expiry_unit")
+def expiry_unit(ctx: CheckContext) -> None:
+    flow = ctx.flow
+    sent_at = time.time()
+    reply = ctx.session.call(flow)
+    ctx.succeed(reply)
+    value = expiry_value(ctx, reply)
+    if flow.expiry_unit == "epoch_ms":
+        now_ms = sent_at * 1000
+        if not now_ms - TOLERANCE_S * 1000 < value < now_ms + 100 * 365 * 86400 * 1000:
+            seconds_reading = abs(value - sent_at) < 100 * 365 * 86400
+            hint = " (it reads as epoch seconds)" if seconds_reading else ""
+            raise ctx.fail(
+                f"{flow.title}: expiry {value} is not an epoch-millisecond time in the future{hint}"
+            )
+    elif not 0 < value <= TEN_YEARS:
+        raise ctx.fail(f"{flow.title}: expiry {value} is not a lifetime in seconds (expected 1..{TEN_YEARS})")
+
+
+@check("expiry_default")
+def expiry_default(ctx: CheckContext) -> None:
+    flow = ctx.flow
+    expected = float(ctx.option("seconds"))
+    sent_at = time.time()
+    reply = ctx.session.call(flow)
+    ctx.succeed(reply)
+    lifetime = lifetime_seconds(ctx, expiry_value(ctx, reply), sent_at)
+    if abs(lifetime - expected) > TOLERANCE_S:
+        raise ctx.fail(
+            f"{flow.title}: the default lifetime must be {expected:g} s ({expected / 86400:g} days), "
+            f"the answer states {lifetime:.0f} s ({lifetime / 86400:.2f} days)"
+        )
+
+
+@check("expire_days_empty_rejected")
+def expire_days_empty_rejected(ctx: CheckContext) -> None:
+    flow = ctx.flow
+    param = _role_param(flow, "expire_days")
+    for value in ("", "null"):
+        reply = ctx.session.call(flow, {param: value})
+        ctx.expect_error(reply, (), f"{flow.title} with {param}={value!r}")
+
+
+@check("expiry_clamped")
+def expiry_clamped(ctx: CheckContext) -> None:
+    """A custom expiry is now + days, but never beyond the feature's own expiry."""
+    flow = ctx.flow
+    param = _role_param(flow, "expire_days")
+    sent_at = time.time()
+    reply = ctx.session.call(flow, {param: "1"})
+    ctx.succeed(reply, step=f"{flow.name} with {param}=1")
+    one_day = lifetime_seconds(ctx, expiry_value(ctx, reply), sent_at)
+    if abs(one_day - 86400) > TOLERANCE_S:
+        raise ctx.fail(f"{flow.title}: {param}=1 must expire in one day, the answer states {one_day:.0f} s")
+    huge = 1_000_000
+    sent_at = time.time()
+    reply = ctx.session.call(flow, {param: str(huge)})
+    outcome = ctx.outcome(reply)
+    if not outcome.success:
+        return  # refusing an out-of-range number of days is also what the document allows
+    lifetime = lifetime_seconds(ctx, expiry_value(ctx, reply), sent_at)
+    feature = ctx.session.config.feature_expiry_ms
+    if feature is not None:
+        expected = feature / 1000 - sent_at
+        if abs(lifetime - expected) > TOLERANCE_S:
+            raise ctx.fail(f"{flow.title}: {param}={huge} must be clamped to the feature expiry {feature}")
+    elif lifetime >= huge * 86400 - TOLERANCE_S:
+        raise ctx.fail(f"{flow.title}: {param}={huge} days was not clamped to the feature's expiry")
+
+
+def _advance(ctx: CheckContext, seconds: float) -> None:
+    """Let `seconds` pass on the target: move its clock if it has one, else wait if allowed."""
+    config = ctx.session.config
+    if config.clock_url:
+        reply = ctx.session.client.send("POST", config.clock_url, params={"advance": str(seconds)})
+        if reply.status != 200:
+            raise PreconditionFailed(f"clock_url answered {reply.status}")
+    elif seconds <= config.max_wait:
+        time.sleep(seconds)
+    else:
+        raise MissingPrerequisite(
+            f"the lifetime is {seconds:g} s, longer than max_wait={config.max_wait:g} s (raise max_wait to check it)"
+        )
+
+
+@check("code_expires")
+def code_expires(ctx: CheckContext) -> None:
+    flow = ctx.flow
+    param = _role_param(flow, "code")
+    lifetime = float(ctx.option("seconds"))
+    early, late = ctx.session.new_code(), ctx.session.new_code()
+    _advance(ctx, max(lifetime - 60, 0))
+    ctx.succeed(ctx.session.call(flow, {param: early}), step="a code used a minute before it expires")
+    _advance(ctx, 61)
+    reply = ctx.session.call(flow, {param: late})
+    ctx.expect_error(reply, ctx.option("expect_error", ()), f"a code used after its {lifetime:g} s lifetime")
+
+
+@check("refresh_after_expiry_rejected")
+def refresh_after_expiry_rejected(ctx: CheckContext) -> None:
+    flow = ctx.flow
+    source = ctx.session.flow(ctx.session.profile.token_source or "")
+    sent_at = time.time()
+    tokens = ctx.tokens()
+    value = ctx.session.issued(tokens.reply, source, "expiry")
+    if not isinstance(value, int):
+        raise PreconditionFailed(f"{source.name} states no expiry")
+    lifetime = value / 1000 - sent_at if source.expiry_unit == "epoch_ms" else value
+    _advance(ctx, lifetime + 1)
+    reply = ctx.session.call(flow, tokens=tokens)
+    ctx.expect_error(reply, ctx.option("expect_error", ()), "a refresh after the access token expired")

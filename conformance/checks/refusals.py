@@ -1,0 +1,52 @@
+"""Checks that bad requests are refused with the documented error."""
+
+from __future__ import annotations
+
+import secrets
+
+from ..errors import PreconditionFailed
+from .base import CheckContext, check
+from .lifecycle import _role_param
+
+
+def _bogus(kind: str) -> str:
+    return f"bogus-{kind}-{secrets.token_hex(8)}"
+
+
+@check("unknown_client")
+def unknown_client(ctx: CheckContext) -> None:
+    flow = ctx.flow
+    param = _role_param(flow, "client_id")
+    reply = ctx.session.call(flow, {param: _bogus("client")})
+    ctx.expect_error(reply, ctx.option("expect_error", ()), f"{flow.title} with an unknown {param}")
+
+
+@check("bad_credential")
+def bad_credential(ctx: CheckContext) -> None:
+    flow = ctx.flow
+    role = ctx.option("role")
+    param = _role_param(flow, role)
+    reply = ctx.session.call(flow, {param: _bogus(role)})
+    ctx.expect_error(reply, ctx.option("expect_error", ()), f"{flow.title} with a made-up {param}")
+
+
+@check("unsupported_grant_type")
+def unsupported_grant_type(ctx: CheckContext) -> None:
+    flow = ctx.flow
+    if "grant_type" not in flow.values:
+        raise PreconditionFailed(f"{flow.name} has no fixed grant_type to replace")
+    reply = ctx.session.call(flow, {"grant_type": "urn:example:unsupported"})
+    ctx.expect_error(reply, ctx.option("expect_error", ()), f"{flow.title} with an unknown grant_type")
+
+
+@check("error_status")
+def error_status(ctx: CheckContext) -> None:
+    flow = ctx.flow
+    param = _role_param(flow, "code") if "code" in flow.required else _role_param(flow, "client_id")
+    reply = ctx.session.call(flow, {param: _bogus(param)})
+    outcome = ctx.outcome(reply)
+    if outcome.success:
+        raise PreconditionFailed(f"{flow.name} accepted a made-up {param}")
+    allowed = tuple(ctx.option("expect_status", (400,)))
+    if reply.status not in allowed:
+        raise ctx.fail(f"an error must be HTTP {' or '.join(map(str, allowed))}, got {reply.status}")

@@ -1,0 +1,71 @@
+"""Checks on single exchanges: a success looks as documented; a missing parameter is refused."""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import unquote
+
+from ..session import OMIT
+from .base import CheckContext, check
+
+
+@check("response_valid")
+def response_valid(ctx: CheckContext) -> None:
+    flow = ctx.flow
+    reply = ctx.session.call(flow)
+    outcome = ctx.outcome(reply)
+    if reply.status >= 500:
+        raise ctx.fail(f"{flow.title}: the server failed with HTTP {reply.status}")
+    if flow.redirect:
+        if not outcome.success:
+            raise ctx.fail(
+                f"{flow.title}: expected a redirect carrying the result, got {outcome.describe(reply)}"
+            )
+    elif not outcome.success:
+        raise ctx.fail(
+            f"{flow.title}: a valid request was not answered with a success: {outcome.describe(reply)}"
+        )
+    problems = ctx.validator.problems(reply, flow.operation)
+    if problems:
+        raise ctx.fail(f"{flow.title}: the answer departs from the spec: {'; '.join(problems)}")
+    for role, pointer in flow.issues.items():
+        if ctx.session.issued(reply, flow, role) is None and role in ("access_token",):
+            raise ctx.fail(f"{flow.title}: the answer lacks {role} at {pointer}")
+
+
+@check("required_param")
+def required_param(ctx: CheckContext) -> None:
+    flow = ctx.flow
+    param = ctx.option("param")
+    reply = ctx.session.call(flow, {param: OMIT})
+    ctx.expect_error(reply, flow.missing_codes(param), f"{flow.title} without {param}")
+
+
+@check("no_store")
+def no_store(ctx: CheckContext) -> None:
+    flow = ctx.flow
+    reply = ctx.session.call(flow)
+    ctx.succeed(reply)
+    cache = reply.headers.get("cache-control", "")
+    pragma = reply.headers.get("pragma", "")
+    if "no-store" not in cache.lower():
+        raise ctx.fail(
+            f"{flow.title}: a token response must carry Cache-Control: no-store, got {cache or 'none'!r}"
+        )
+    if "no-cache" not in pragma.lower():
+        raise ctx.fail(
+            f"{flow.title}: a token response must carry Pragma: no-cache, got {pragma or 'none'!r}"
+        )
+
+
+@check("state_echoed")
+def state_echoed(ctx: CheckContext) -> None:
+    flow = ctx.flow
+    state_param = next((name for name in flow.params if flow.operation.params[name].role == "state"), "state")
+    state = "s-" + secrets.token_urlsafe(12)
+    reply = ctx.session.call(flow, {state_param: state})
+    ctx.succeed(reply)
+    fragment = bool(flow.redirect and flow.redirect.get("fragment"))
+    echoed = ctx.session.redirect_value(reply, state_param, fragment=fragment)
+    if echoed is None or unquote(echoed) != state:
+        raise ctx.fail(f"{flow.title}: the redirect must return state={state!r} unchanged, got {echoed!r}")

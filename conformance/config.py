@@ -1,0 +1,125 @@
+"""The target config: a stable YAML contract between a vendor's target and the suite.
+
+Unknown keys and unset `${VAR}` references are errors, not surprises at run time.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+# Keys that hold secrets: their values are masked wherever the suite writes.
+SECRET_KEYS = ("client_secret", "password")
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    """What the suite needs to know about one target. Every field is optional but `profile`."""
+
+    target: str | None = None
+    profile: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    redirect_uri: str | None = None
+    username: str | None = None
+    password: str | None = None
+    scope: str | None = None
+    code_command: str | None = None
+    code_url: str | None = None
+    clock_url: str | None = None
+    max_wait: float = 10.0
+    params: Mapping[str, str] = field(default_factory=dict)
+    feature_expiry_ms: int | None = None
+    max_requests: int = 5000
+    rate: float | None = None
+    timeout: float = 10.0
+    connect_timeout: float = 5.0
+    max_body: int = 1_000_000
+    ca_bundle: str | None = None
+    insecure: bool = False
+
+    def secrets(self) -> tuple[str, ...]:
+        values = [getattr(self, key) for key in SECRET_KEYS]
+        return tuple(v for v in values if v)
+
+    def masked(self) -> dict[str, Any]:
+        """The config as a dict, secrets replaced, for reports."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = "***" if f.name in SECRET_KEYS and value else value
+        out["params"] = dict(self.params)
+        return out
+
+
+KNOWN_KEYS = {f.name for f in fields(TargetConfig)}
+
+
+def expand(value: Any, where: str) -> Any:
+    """Expand `${VAR}` from the environment, recursively; an unset variable is an error."""
+    if isinstance(value, str):
+
+        def sub(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in os.environ:
+                raise ConfigError(
+                    f"{where}: environment variable {name} is not set (export it or edit the config)"
+                )
+            return os.environ[name]
+
+        return _VAR.sub(sub, value)
+    if isinstance(value, dict):
+        return {k: expand(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand(v, where) for v in value]
+    return value
+
+
+def from_mapping(data: Mapping[str, Any], where: str = "config") -> TargetConfig:
+    unknown = sorted(set(data) - KNOWN_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(KNOWN_KEYS))}"
+        )
+    values = expand(dict(data), where)
+    params = values.get("params") or {}
+    if not isinstance(params, dict):
+        raise ConfigError(f"{where}: params must be a mapping of parameter name to value")
+    values["params"] = {str(k): str(v) for k, v in params.items()}
+    for key in ("max_wait", "timeout", "connect_timeout", "rate"):
+        if values.get(key) is not None and not isinstance(values[key], int | float):
+            raise ConfigError(f"{where}: {key} must be a number of seconds, got {values[key]!r}")
+    for key in ("max_requests", "max_body", "feature_expiry_ms"):
+        if values.get(key) is not None and not isinstance(values[key], int):
+            raise ConfigError(f"{where}: {key} must be an integer, got {values[key]!r}")
+    for key, value in values.items():
+        if key not in {"params", "insecure"} and isinstance(value, dict | list):
+            raise ConfigError(f"{where}: {key} must be a single value, not a {type(value).__name__}")
+    return TargetConfig(**values)
+
+
+def load(path: str | os.PathLike[str]) -> TargetConfig:
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"target config {file} does not exist (check the --target-config path)")
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"target config {file} is not valid YAML{at}; fix the syntax") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"target config {file} must be a YAML mapping of keys to values")
+    return from_mapping(data, str(file))

@@ -1,0 +1,59 @@
+"""Two trees: what the target did wrong, and what kept the suite from finding out.
+
+AssertionError
+└── Violation                 the target broke a requirement (a test failure)
+SuiteError                    the suite could not do its job (a usage or run error)
+├── ConfigError               bad flag, missing or malformed config, unset ${VAR}
+├── SpecError                 a spec file is malformed or inconsistent
+└── TargetError               could not talk to the target (refused, DNS, timeout, budget)
+    └── TargetUnreachable     the circuit breaker opened: stop trying
+MissingPrerequisite           a value the case needs is not configured (the case is skipped)
+PreconditionFailed            an earlier step failed, so the requirement is undecided (skipped)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .evidence import Exchange
+    from .spec import Requirement
+
+
+class Violation(AssertionError):
+    """The target broke `requirement`; `exchanges` is the evidence that shows it."""
+
+    def __init__(self, requirement: Requirement, message: str, exchanges: Sequence[Exchange] = ()) -> None:
+        self.requirement = requirement
+        self.message = message
+        self.exchanges = tuple(exchanges)
+        super().__init__(f"[{requirement.id}] {message}")
+
+
+class SuiteError(Exception):
+    """The suite could not do its job; the message is one line saying what to do."""
+
+
+class ConfigError(SuiteError):
+    pass
+
+
+class SpecError(SuiteError):
+    pass
+
+
+class TargetError(SuiteError):
+    pass
+
+
+class TargetUnreachable(TargetError):
+    pass
+
+
+class MissingPrerequisite(Exception):
+    """A case needs something the target config does not provide; the message says which key."""
+
+
+class PreconditionFailed(Exception):
+    """A step the check relies on did not work, so this requirement cannot be decided (not run)."""

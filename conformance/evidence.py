@@ -1,0 +1,148 @@
+"""Evidence: every exchange a test makes, and masking so no secret leaves the process unmasked.
+
+Exchanges are stored raw and masked when rendered, because a token is often learned (and so
+registered as secret) only after the response that carried it was recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import quote, quote_plus
+
+# Parameter and field names whose values are secret wherever they appear (a safety net for values
+# the suite never learned, e.g. a token inside a redirect it did not parse).
+SECRET_NAMES = re.compile(
+    r"(?i)^(client_secret|password|md5password|shapassword|code|validatecode|verifycode|"
+    r"access_token|refresh_token|refrash_token|accesstoken|refreshtoken|id_token|token|authorization)$"
+)
+# key=value in a query, form or fragment, and "key": "value" in JSON; never prose like "key: value".
+_KV = re.compile(
+    r"(?:(?<![\w\-])(?P<key>[A-Za-z_]\w*)(?P<sep>=)(?P<value>[^&#\s\"']+))"
+    r"|(?:\"(?P<jkey>[A-Za-z_]\w*)\"(?P<jsep>\s*:\s*\")(?P<jvalue>[^\"]+))"
+)
+
+
+class Masker:
+    """Replaces every registered secret with a stable alias like ‹access_token#2›."""
+
+    def __init__(self) -> None:
+        self._aliases: dict[str, str] = {}
+        self._counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def register(self, value: object, kind: str) -> None:
+        if not isinstance(value, str) or len(value) < 3:
+            return
+        with self._lock:
+            if value in self._aliases:
+                return
+            self._counts[kind] = self._counts.get(kind, 0) + 1
+            alias = f"‹{kind}#{self._counts[kind]}›"
+            for variant in {value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]}:
+                self._aliases.setdefault(variant, alias)
+
+    def secrets(self) -> list[str]:
+        return list(self._aliases)
+
+    def mask(self, text: str) -> str:
+        if not text:
+            return text
+        for value in sorted(self._aliases, key=len, reverse=True):
+            if value in text:
+                text = text.replace(value, self._aliases[value])
+        return _KV.sub(self._mask_named, text)
+
+    @staticmethod
+    def _mask_named(match: re.Match[str]) -> str:
+        if match["key"] is not None:
+            key, sep, value, quote_ = match["key"], match["sep"], match["value"], ""
+        else:
+            key, sep, value, quote_ = match["jkey"], match["jsep"], match["jvalue"], '"'
+        if SECRET_NAMES.match(key) and not value.startswith("‹"):
+            return f"{quote_}{key}{quote_}{sep}‹{key.lower()}›"
+        return match.group(0)
+
+
+@dataclass
+class Exchange:
+    """One request and what came back (or the transport error instead)."""
+
+    seq: int
+    method: str
+    url: str
+    request_headers: Mapping[str, str]
+    request_body: str
+    status: int | None = None
+    response_headers: Mapping[str, str] = field(default_factory=dict)
+    response_body: str = ""
+    elapsed_ms: float = 0.0
+    error: str | None = None
+
+    def render(self, masker: Masker, body_limit: int = 2000) -> str:
+        lines = [f"#{self.seq} {self.method} {masker.mask(self.url)}"]
+        ctype = self.request_headers.get("content-type")
+        if ctype:
+            lines.append(f"   content-type: {ctype}")
+        if self.request_body:
+            lines.append(f"   body: {masker.mask(self.request_body)[:body_limit]}")
+        if self.error:
+            lines.append(f"   -> no answer: {self.error}")
+        else:
+            lines.append(f"   -> {self.status} in {self.elapsed_ms:.0f} ms")
+            location = self.response_headers.get("location")
+            if location:
+                lines.append(f"      location: {masker.mask(location)}")
+            body = self.response_body[:body_limit]
+            if body:
+                lines.append(f"      {masker.mask(body)}")
+        return "\n".join(lines)
+
+    def curl(self, masker: Masker) -> str:
+        parts = ["curl", "-sS", "-i", "-X", self.method, masker.mask(self.url)]
+        ctype = self.request_headers.get("content-type")
+        if ctype:
+            parts += ["-H", f"Content-Type: {ctype}"]
+        if self.request_body:
+            parts += ["--data-raw", masker.mask(self.request_body)]
+        return " ".join(shlex.quote(p) for p in parts)
+
+
+class EvidenceLog:
+    """The exchanges of one test, bounded: the last `limit` are kept, the rest only counted."""
+
+    def __init__(self, limit: int = 200) -> None:
+        self._items: deque[Exchange] = deque(maxlen=limit)
+        self.count = 0
+
+    def add(self, exchange: Exchange) -> None:
+        self._items.append(exchange)
+        self.count += 1
+
+    def __iter__(self) -> Iterator[Exchange]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def since(self, seq: int) -> list[Exchange]:
+        return [e for e in self._items if e.seq >= seq]
+
+
+def render_all(exchanges: Iterable[Exchange], masker: Masker) -> str:
+    return "\n".join(e.render(masker) for e in exchanges)
+
+
+def curl_script(exchanges: Iterable[Exchange], masker: Masker) -> str:
+    """A shell script replaying the exchanges; secrets stay masked, fill them in to run it."""
+    body = "\n".join(e.curl(masker) for e in exchanges)
+    return (
+        "#!/bin/sh\n# Reproduction (secrets masked as ‹kind#n›: substitute real values).\nset -x\n"
+        + body
+        + "\n"
+    )

@@ -1,0 +1,61 @@
+"""What a reply means in the profile's dialect: a success, a documented error, or neither."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .client import Reply
+from .pointer import MISSING, resolve
+from .spec import Flow, Profile
+
+
+@dataclass(frozen=True)
+class Outcome:
+    success: bool
+    error: bool
+    error_code: str | None
+    body: Any
+
+    def describe(self, reply: Reply) -> str:
+        if self.success:
+            return f"a success (HTTP {reply.status})"
+        if self.error_code:
+            return f"error {self.error_code} (HTTP {reply.status})"
+        return f"HTTP {reply.status} {reply.content_type or 'without content type'}"
+
+
+def classify(profile: Profile, flow: Flow, reply: Reply) -> Outcome:
+    body = reply.json()
+    error = profile.error
+    is_error = False
+    code = None
+    if error is not None and error.pointer:
+        flagged = resolve(body, error.pointer)
+        if flagged is not MISSING and (error.equals is None or flagged == error.equals):
+            is_error = True
+            if error.code:
+                value = resolve(body, error.code)
+                code = value if isinstance(value, str) else None
+    success = not is_error and _looks_successful(profile, flow, reply, body)
+    if error is None or not error.pointer:
+        is_error = not success
+    return Outcome(success, is_error, code, body)
+
+
+def _looks_successful(profile: Profile, flow: Flow, reply: Reply, body: Any) -> bool:
+    if flow.redirect:
+        if not 300 <= reply.status < 400:
+            return False
+        location = reply.headers.get("location", "")
+        if flow.redirect.get("fragment"):
+            return f"{flow.redirect.get('token_param', 'access_token')}=" in location.partition("#")[2]
+        return f"{flow.redirect.get('code_param', 'code')}=" in location
+    if reply.status not in profile.success_status:
+        return False
+    if profile.success_pointer:
+        value = resolve(body, profile.success_pointer)
+        if value is MISSING or (profile.success_equals is not None and value != profile.success_equals):
+            return False
+    access = flow.issues.get("access_token")
+    return access is None or resolve(body, access) is not MISSING

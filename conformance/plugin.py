@@ -1,0 +1,173 @@
+"""The pytest plugin: options, the run's lifecycle, collection of requirement items, summaries.
+
+Active when any of its options is given (`--target`, `--profile`, `--target-config`,
+`--conformance`); otherwise it stays out of the way of ordinary test runs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .errors import SuiteError
+from .items import ProfileCollector, RequirementItem
+from .runtime import Plan, Runtime
+
+TARGET = "--target"
+PROFILE = "--profile"
+TARGET_CONFIG = "--target-config"
+CONFORMANCE = "--conformance"
+STRICT = "--strict-levels"
+FAULT = "--reference-fault"
+RUNTIME = pytest.StashKey[Runtime]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("oauth2-conformance", "OAuth2 conformance suite")
+    group.addoption(
+        TARGET,
+        default=os.environ.get("OAUTH2_CONFORMANCE_TARGET"),
+        metavar="URL",
+        help="base URL of the authorization server under test (spec paths are appended); "
+        "default: the embedded reference servers. Env: OAUTH2_CONFORMANCE_TARGET.",
+    )
+    group.addoption(
+        PROFILE,
+        action="append",
+        metavar="NAME",
+        help="profile to run (repeatable or comma-separated; default: all)",
+    )
+    group.addoption(
+        TARGET_CONFIG, metavar="FILE", help="target config YAML (client credentials, code_command, ...)"
+    )
+    group.addoption(
+        CONFORMANCE, action="store_true", help="run the conformance suite (implied by the options above)"
+    )
+    group.addoption(STRICT, action="store_true", help="SHOULD violations fail instead of warning")
+    group.addoption(
+        FAULT,
+        action="append",
+        default=[],
+        metavar="PROFILE:FAULT",
+        help="switch a fault on in an embedded reference server (to see the suite fail a mutant)",
+    )
+
+
+def _active(config: pytest.Config) -> bool:
+    return any(config.getoption(o) for o in (TARGET, PROFILE, TARGET_CONFIG, CONFORMANCE)) or bool(
+        config.getoption(STRICT)
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not _active(config):
+        return
+    try:
+        plan = Plan.from_options(
+            config.getoption(TARGET),
+            config.getoption(PROFILE),
+            config.getoption(TARGET_CONFIG),
+            bool(config.getoption(STRICT)),
+        )
+    except SuiteError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    for spec in config.getoption(FAULT):
+        profile, _, fault = spec.partition(":")
+        if not fault or profile not in plan.profiles_by_name:
+            raise pytest.UsageError(f"{FAULT} {spec!r}: expected PROFILE:FAULT with a selected profile")
+        plan.faults.setdefault(profile, set()).add(fault)
+    runtime = Runtime(plan, attach=_attach)
+    config.stash[RUNTIME] = runtime
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    runtime = config.stash.get(RUNTIME, None)
+    if runtime is not None:
+        runtime.close()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    runtime = session.config.stash.get(RUNTIME, None)
+    if runtime is None:
+        return
+    try:
+        runtime.probe()
+    except SuiteError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    runtime = config.stash.get(RUNTIME, None)
+    if runtime is None:
+        return None
+    plan = runtime.plan
+    target = plan.target or "embedded reference servers"
+    return [f"oauth2-conformance: target {target}; profiles {', '.join(p.name for p in plan.profiles)}"]
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Without explicit paths, a conformance run collects the suite only, not the folder's tests."""
+    if config.stash.get(RUNTIME, None) is not None and config.args_source != pytest.Config.ArgsSource.ARGS:
+        return True
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    runtime = config.stash.get(RUNTIME, None)
+    if runtime is None:
+        return
+    for profile in runtime.plan.profiles:
+        collector = ProfileCollector.from_parent(
+            session, name=profile.name, nodeid=profile.name, profile=profile, runtime=runtime
+        )
+        for item in collector.collect():
+            _label(item)
+            items.append(item)
+
+
+def _label(item: pytest.Item) -> None:
+    """allure-pytest labels: epic = profile, feature = flow, story = requirement, severity = level."""
+    if not isinstance(item, RequirementItem):
+        return
+    req = item.requirement
+    severity = {"MUST": "critical", "SHOULD": "normal", "MAY": "minor"}[req.level]
+    for value, kind in (
+        (req.profile, "epic"),
+        (req.flow or req.check, "feature"),
+        (req.id, "story"),
+        (severity, "severity"),
+    ):
+        item.add_marker(pytest.mark.allure_label(value, label_type=kind))
+
+
+def _attach(item: Any, evidence: str, script: str) -> None:
+    try:
+        import allure
+    except ImportError:  # pragma: no cover - allure-pytest is a dependency
+        return
+    allure.attach(evidence, name="exchanges (masked)", attachment_type=allure.attachment_type.TEXT)
+    allure.attach(script, name="reproduce.sh", attachment_type=allure.attachment_type.TEXT)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    runtime = config.stash.get(RUNTIME, None)
+    if runtime is None or not runtime.verdicts:
+        return
+    verdicts = list(runtime.verdicts.values())
+    warnings = [v for v in verdicts if v.status == "warning"]
+    if warnings:
+        terminalreporter.section("conformance warnings (SHOULD or advisory: not failures)", yellow=True)
+        for v in warnings:
+            terminalreporter.line(f"{v.requirement.cite()}: {v.reason}")
+    counts: dict[str, int] = {}
+    for v in verdicts:
+        counts[v.status] = counts.get(v.status, 0) + 1
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    terminalreporter.section("conformance verdicts")
+    terminalreporter.line(f"{summary}; {runtime.requests_made()} requests to the target")

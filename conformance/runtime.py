@@ -1,0 +1,136 @@
+"""One run of the suite: which profiles, against what, and the live sessions that talk to it.
+
+With no --target the run certifies the embedded reference servers, started on first use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import config as config_module
+from .client import TargetClient
+from .config import TargetConfig
+from .errors import ConfigError, TargetError
+from .evidence import Masker
+from .servers import ReferenceServer, reference_config
+from .session import ProfileSession
+from .spec import Profile, load_profiles
+from .validation import ResponseValidator
+
+
+@dataclass
+class Plan:
+    """What the user asked for, validated: every problem here is a one-line ConfigError."""
+
+    profiles: list[Profile]
+    target: str | None
+    config: TargetConfig | None
+    strict: bool = False
+    faults: dict[str, set[str]] = field(default_factory=dict)
+
+    @property
+    def profiles_by_name(self) -> dict[str, Profile]:
+        return {p.name: p for p in self.profiles}
+
+    @classmethod
+    def from_options(
+        cls, target: str | None, profiles: list[str] | None, config_path: str | None, strict: bool = False
+    ) -> Plan:
+        known = load_profiles()
+        config = config_module.load(config_path) if config_path else None
+        target = target or (config.target if config else None)
+        if target is not None:
+            parts = urlsplit(target)
+            if parts.scheme not in {"http", "https"} or not parts.netloc:
+                raise ConfigError(
+                    f"--target {target!r} is not an http(s) URL (e.g. --target=https://auth.example.com)"
+                )
+        names = [n for item in (profiles or []) for n in item.split(",") if n]
+        if config and config.profile:
+            if config.profile not in known:
+                raise ConfigError(
+                    f"config profile {config.profile!r} is unknown; known profiles: {', '.join(known)}"
+                )
+            if names and names != [config.profile]:
+                raise ConfigError(
+                    f"--profile {','.join(names)} contradicts profile {config.profile!r} in the config"
+                )
+            names = [config.profile]
+        if not names or names == ["all"]:
+            names = list(known)
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ConfigError(f"unknown profile {unknown[0]!r}; known profiles: {', '.join(known)} (or all)")
+        if target is not None and config is None and len(names) > 1:
+            raise ConfigError(
+                "--target needs one profile: add --profile=NAME (known: " + ", ".join(known) + ")"
+            )
+        return cls([known[n] for n in names], target, config, strict)
+
+
+@dataclass
+class Runtime:
+    """The live side of a plan: reference server, HTTP clients, masker, validators."""
+
+    plan: Plan
+    masker: Masker = field(default_factory=Masker)
+    server: ReferenceServer | None = None
+    sessions: dict[str, tuple[ProfileSession, ResponseValidator]] = field(default_factory=dict)
+    verdicts: dict[str, Any] = field(default_factory=dict)
+    attach: Callable[[Any, str, str], None] = lambda item, evidence, script: None
+
+    @property
+    def embedded(self) -> bool:
+        return self.plan.target is None
+
+    def session(self, profile: Profile) -> tuple[ProfileSession, ResponseValidator]:
+        if profile.name not in self.sessions:
+            base_url, config = self._target_for(profile)
+            client = TargetClient(config)
+            self.sessions[profile.name] = (
+                ProfileSession(profile, config, base_url, client, self.masker),
+                ResponseValidator(profile, base_url),
+            )
+        return self.sessions[profile.name]
+
+    def _target_for(self, profile: Profile) -> tuple[str, TargetConfig]:
+        if self.plan.target is None:
+            if self.server is None:
+                self.server = ReferenceServer([p.name for p in self.plan.profiles]).start()
+                for name, faults in self.plan.faults.items():
+                    try:
+                        self.server.states[name].set_faults(faults)
+                    except KeyError as exc:
+                        raise ConfigError(f"--reference-fault: {exc.args[0]}") from None
+            url = self.server.url(profile.name)
+            config = config_module.from_mapping(reference_config(profile.name, url), "reference config")
+            return url, config
+        config = self.plan.config or TargetConfig()
+        return self.plan.target, dataclasses.replace(config, target=self.plan.target)
+
+    def probe(self) -> None:
+        """Fail fast, in one line, when the target cannot be reached at all."""
+        if self.plan.target is None:
+            return
+        profile = self.plan.profiles[0]
+        session, _ = self.session(profile)
+        try:
+            session.client.send("GET", self.plan.target)
+        except TargetError as exc:
+            raise TargetError(f"target unreachable: {exc}") from None
+        finally:
+            session.client.requests_made = 0
+
+    def requests_made(self) -> int:
+        return sum(s.client.requests_made for s, _ in self.sessions.values())
+
+    def close(self) -> None:
+        for session, _ in self.sessions.values():
+            session.client.close()
+        if self.server is not None:
+            self.server.stop()
+            self.server = None

@@ -1,0 +1,175 @@
+"""Reference server for the Ekuaibao document (003_6ecf09efafa1eb8d.txt): the open-API auth endpoints.
+
+Verify codes come from the desktop client in the real platform (line 13); here from `/_test/code`. The
+feature's own expiry (lines 61, 142) is a fixed server setting: FEATURE_DAYS from the clock at build
+time, readable as `FEATURE_EXPIRY_MS[id(state)]` or `app.state.feature_expiry_ms`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from .base import Grant, ServerState, test_routes
+
+DAY_MS = 86_400_000
+DEFAULT_DAYS = 32  # "默认32天后到期" (lines 37, 113)
+VERIFY_CODE_LIFETIME = 2 * 3600  # two hours, single use (line 15)
+FEATURE_DAYS = 365  # unsaid by the document: the feature (powerCode) expires a year after build
+CORPORATION_ID = "corp-1"
+FEATURE_EXPIRY_MS: dict[int, int] = {}  # id(state) -> the feature's expiry, epoch milliseconds
+
+FAULTS = {
+    "verify_code_reusable": "a verify code can be used more than once (line 15)",
+    "verify_code_never_expires": "a verify code still works after two hours (line 15)",
+    "expire_time_seconds": "expireTime is in epoch seconds, not milliseconds (line 37)",
+    "default_30_days": "tokens expire after 30 days, not 32 (lines 37, 113)",
+    "unclamped": "a custom expiry beyond the feature's expiry is not clamped (lines 61, 142)",
+    "empty_expire_date_accepted": "a null or empty expireDate is treated as 32 days (lines 60, 141)",
+    "refresh_no_rotate": "a refresh returns the same accessToken and refreshToken (lines 100, 140)",
+    "refresh_keeps_refresh_token": "a refresh rotates accessToken but keeps refreshToken (lines 100, 140)",
+    "refresh_after_expiry": "a refresh works with an expired accessToken (line 86)",
+    "old_refresh_accepted": "the old refreshToken still works after a refresh (lines 100, 140)",
+    "flat_body": "the response lacks the {value: ...} envelope (lines 34-41)",
+    "crash_on_non_numeric": "a non-numeric expireDate gets a 500 HTML page (line 56)",
+}
+
+
+class ApiError(Exception):
+    """An error answer: errorCode and message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Crash(Exception):
+    """The crash_on_non_numeric fault's 500 page."""
+
+
+def build(state: ServerState) -> Starlette:
+    feature_expiry_ms = int(state.clock.now() * 1000) + FEATURE_DAYS * DAY_MS
+    FEATURE_EXPIRY_MS[id(state)] = feature_expiry_ms
+
+    def now_ms() -> int:
+        return int(state.clock.now() * 1000)
+
+    def required(request: Request, name: str) -> str:
+        value = request.query_params.get(name)
+        if not value:
+            raise ApiError("missing_parameter", f"{name} is required")
+        return value
+
+    def custom_expiry(request: Request) -> int:
+        """expireTime for a custom expireDate in days (lines 56-61, 135-142)."""
+        raw = request.query_params.get("expireDate")
+        if raw is None or raw.strip() in {"", "null"}:
+            if state.fault("empty_expire_date_accepted"):
+                return now_ms() + DEFAULT_DAYS * DAY_MS
+            raise ApiError("invalid_expire_date", "expireDate must not be null or empty")
+        try:
+            days = int(raw)
+        except ValueError as exc:
+            if state.fault("crash_on_non_numeric"):
+                raise Crash from exc
+            raise ApiError("invalid_expire_date", "expireDate must be a whole number of days") from exc
+        if days <= 0:
+            raise ApiError("invalid_expire_date", "expireDate must be positive")
+        wanted = now_ms() + days * DAY_MS
+        return wanted if state.fault("unclamped") else min(wanted, feature_expiry_ms)
+
+    def default_expiry() -> int:
+        days = 30 if state.fault("default_30_days") else DEFAULT_DAYS
+        return now_ms() + days * DAY_MS
+
+    def answer(access: str, refresh: str, expire_ms: int) -> Response:
+        expire_time = expire_ms // 1000 if state.fault("expire_time_seconds") else expire_ms
+        value = {
+            "accessToken": access,
+            "expireTime": expire_time,
+            "refreshToken": refresh,
+            "corporationId": CORPORATION_ID,
+        }
+        return JSONResponse(value if state.fault("flat_body") else {"value": value})
+
+    def issue(expire_ms: int) -> Response:
+        lifetime = (expire_ms - now_ms()) / 1000
+        access = state.issue("access_token", lifetime)
+        refresh = state.issue("refresh_token", None, access=[access])
+        return answer(access, refresh, expire_ms)
+
+    def use_verify_code(request: Request) -> None:
+        code = request.path_params["code"].removeprefix("$")
+        grant: Grant | None = state.grants.get(code)
+        reused = grant is not None and grant.used and not state.fault("verify_code_reusable")
+        if grant is None or grant.kind != "verify_code" or reused:
+            grant = None
+        elif grant.expires_at is not None and state.clock.now() >= grant.expires_at:
+            grant = grant if state.fault("verify_code_never_expires") else None
+        if grant is None:
+            raise ApiError("invalid_verify_code", "verifyCode is invalid, expired or already used")
+        grant.used = True
+
+    def refresh(request: Request, expire_ms: int | None) -> Response:
+        access, refresh = required(request, "accessToken"), required(request, "refreshToken")
+        refresh_grant = state.lookup("refresh_token", refresh)
+        if refresh_grant is None or access not in refresh_grant.data["access"]:
+            raise ApiError("invalid_token", "accessToken and refreshToken are not a live pair")
+        access_grant = state.grants.get(access)
+        if access_grant is None or access_grant.used:
+            raise ApiError("invalid_token", "accessToken is invalid")
+        expired = access_grant.expires_at is not None and state.clock.now() >= access_grant.expires_at
+        if expired and not state.fault("refresh_after_expiry"):
+            raise ApiError("token_expired", "accessToken has expired; get a new one with a verifyCode")
+        expire_ms = default_expiry() if expire_ms is None else expire_ms
+        if state.fault("refresh_no_rotate"):
+            access_grant.expires_at = expire_ms / 1000
+            return answer(access, refresh, expire_ms)
+        new_access = state.issue("access_token", (expire_ms - now_ms()) / 1000)
+        if state.fault("old_refresh_accepted"):
+            refresh_grant.data["access"].append(new_access)
+            return answer(new_access, state.issue("refresh_token", None, access=[new_access]), expire_ms)
+        state.revoke(access)
+        if state.fault("refresh_keeps_refresh_token"):
+            refresh_grant.data["access"] = [new_access]
+            return answer(new_access, refresh, expire_ms)
+        state.revoke(refresh)
+        return answer(new_access, state.issue("refresh_token", None, access=[new_access]), expire_ms)
+
+    def endpoint(kind: str) -> Callable[[Request], Awaitable[Response]]:
+        async def handle(request: Request) -> Response:
+            try:
+                required(request, "powerCode")
+                if kind == "auth":
+                    use_verify_code(request)
+                    return issue(default_expiry())
+                if kind == "auth_custom":
+                    expire_ms = custom_expiry(request)
+                    use_verify_code(request)
+                    return issue(expire_ms)
+                return refresh(request, custom_expiry(request) if kind == "refresh_custom" else None)
+            except ApiError as exc:
+                return JSONResponse({"errorCode": exc.code, "message": exc.message}, status_code=400)
+            except Crash:
+                return PlainTextResponse("<html>Internal Server Error</html>", status_code=500)
+
+        return handle
+
+    def new_code() -> str:
+        return state.issue("verify_code", VERIFY_CODE_LIFETIME)
+
+    routes = [
+        Route("/api/openapi/v1/auth/expireDate/{code}", endpoint("auth_custom"), methods=["POST"]),
+        Route("/api/openapi/v1/auth/{code}", endpoint("auth"), methods=["POST"]),
+        Route("/api/openapi/v2/auth/refreshToken/expireDate", endpoint("refresh_custom"), methods=["POST"]),
+        Route("/api/openapi/v2/auth/refreshToken", endpoint("refresh"), methods=["POST"]),
+        *test_routes(state, new_code),
+    ]
+    app = Starlette(routes=routes)
+    app.state.feature_expiry_ms = feature_expiry_ms
+    return app

@@ -1,0 +1,131 @@
+"""Reference server for the Everydo document (000_03cb5b6c54a6bfea.txt): /authorize and /access_token.
+
+The document keeps the misspelling `refrash_token` for the grant type, the parameter and the response
+field (lines 109, 111, 123, 132); so does this server. Authorization is auto-approved for the one user.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from .base import ServerState, read_params, test_routes
+
+ACCESS_LIFETIME = 3600  # unsaid (the example's 1234 on line 133 is a placeholder); one hour
+CODE_LIFETIME = 600  # unsaid by the document; RFC 6749 §4.1.2 recommends at most ten minutes
+REFRESH = "refrash_token"  # sic, lines 109, 111, 123, 132
+
+FAULTS = {
+    "refresh_reusable": "a refrash_token can be used more than once (line 123)",
+    "code_reusable": "an authorization code can be exchanged more than once (line 77)",
+    "no_refrash_token": "the token response lacks refrash_token (lines 123, 132)",
+    "refresh_field_spelled_refresh_token": "the field is named refresh_token, not refrash_token (line 132)",
+    "expires_in_string": "expires_in is sent as a string, not an int (line 133)",
+    "crash_on_missing": "a missing parameter gets a 500 HTML page (lines 67-68, 107-113)",
+    "wrong_password_accepted": "the password grant accepts a wrong password (lines 112-113)",
+    "authorize_no_code": "the authorize redirect carries no code (lines 77, 88)",
+    "unknown_grant_accepted": "an unknown grant_type is treated as password (line 109)",
+}
+
+
+def build(state: ServerState) -> Starlette:
+    def error(code: str, description: str) -> Response:
+        return JSONResponse({"error": code, "error_description": description}, status_code=400)
+
+    def missing(params: dict[str, Any], names: list[str]) -> Response | None:
+        absent = [name for name in names if not params.get(name)]
+        if not absent:
+            return None
+        if state.fault("crash_on_missing"):
+            return PlainTextResponse("<html>Internal Server Error</html>", status_code=500)
+        return error("invalid_request", f"missing parameter {absent[0]}")
+
+    def tokens(uid: str) -> Response:
+        access = state.issue("access_token", ACCESS_LIFETIME, uid=uid)
+        refresh = state.issue(REFRESH, None, uid=uid)
+        field = "refresh_token" if state.fault("refresh_field_spelled_refresh_token") else REFRESH
+        expires: int | str = str(ACCESS_LIFETIME) if state.fault("expires_in_string") else ACCESS_LIFETIME
+        body: dict[str, Any] = {
+            "access_token": access,
+            field: refresh,
+            "expires_in": expires,
+            "remind_in": str(ACCESS_LIFETIME),
+            "uid": uid,
+        }
+        if state.fault("no_refrash_token"):
+            del body[field]
+        return JSONResponse(body)
+
+    async def authorize(request: Request) -> Response:
+        params = await read_params(request)
+        problem = missing(params, ["client_id", "redirect_uri"])
+        if problem is not None:
+            return problem
+        if params["client_id"] != state.client.client_id:
+            return error("invalid_client", "client not found")
+        redirect_uri = str(params["redirect_uri"])
+        if state.fault("authorize_no_code"):
+            return RedirectResponse(redirect_uri, status_code=302)
+        code = state.issue("code", CODE_LIFETIME, uid=state.client.username)
+        separator = "&" if "?" in redirect_uri else "?"
+        return RedirectResponse(f"{redirect_uri}{separator}code={code}", status_code=302)
+
+    async def access_token(request: Request) -> Response:
+        params = await read_params(request)
+        grant_type = params.get("grant_type")
+        if grant_type not in {"authorization_code", REFRESH, "password"} and state.fault(
+            "unknown_grant_accepted"
+        ):
+            grant_type = "password"
+        needed = ["client_id", "client_secret", "grant_type"]
+        needed += {
+            "authorization_code": ["code"],
+            REFRESH: [REFRESH],
+            "password": ["username", "password"],
+        }.get(str(grant_type), [])
+        problem = missing(params, needed)
+        if problem is not None:
+            return problem
+        client = state.client
+        if params["client_id"] != client.client_id or params["client_secret"] != client.client_secret:
+            return error("invalid_client", "client authentication failed")
+        if grant_type == "authorization_code":
+            grant = state.grants.get(params["code"]) if state.fault("code_reusable") else None
+            grant = (
+                grant if grant is not None and grant.kind == "code" else state.lookup("code", params["code"])
+            )
+            if grant is None:
+                return error("invalid_grant", "code is invalid, expired or used")
+            grant.used = True
+            return tokens(grant.data["uid"])
+        if grant_type == REFRESH:
+            grant = state.grants.get(params[REFRESH]) if state.fault("refresh_reusable") else None
+            grant = (
+                grant
+                if grant is not None and grant.kind == REFRESH
+                else state.lookup(REFRESH, params[REFRESH])
+            )
+            if grant is None:
+                return error("invalid_grant", "refrash_token is invalid or already used")
+            grant.used = True  # usable once (line 123)
+            return tokens(grant.data["uid"])
+        if grant_type == "password":
+            wrong = params["username"] != client.username or params["password"] != client.password
+            if wrong and not state.fault("wrong_password_accepted"):
+                return error("invalid_grant", "username or password is wrong")
+            return tokens(str(params["username"]))
+        return error("unsupported_grant_type", f"grant_type {grant_type!r} is not supported")
+
+    def new_code() -> str:
+        return state.issue("code", CODE_LIFETIME, uid=state.client.username)
+
+    routes = [
+        Route("/authorize", authorize, methods=["GET", "POST"]),
+        Route("/access_token", access_token, methods=["GET", "POST"]),
+        *test_routes(state, new_code),
+    ]
+    return Starlette(routes=routes)

@@ -1,0 +1,215 @@
+"""Reference server for the generic OAuth2 document (004_fafc6a3f2d8f852d.txt): the five RFC 6749 grants.
+
+The document leaves every response body empty (lines 34-36, 60-62, ...), so responses follow RFC 6749:
+redirects per §4.1.2/§4.2.2, token responses per §5.1, errors per §5.2. Authorization is auto-approved.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote_plus, urlencode
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from .base import ServerState, read_params, test_routes
+
+ACCESS_LIFETIME = 3600  # unsaid by the document; one hour
+CODE_LIFETIME = 600  # unsaid by the document; RFC 6749 §4.1.2 recommends at most ten minutes
+
+FAULTS = {
+    "code_reusable": "an authorization code can be exchanged more than once (line 56; RFC 6749 §4.1.2)",
+    "state_dropped": "the redirect does not echo state (lines 30, 80; RFC 6749 §4.1.2)",
+    "no_store_missing": "token responses lack Cache-Control: no-store (RFC 6749 §5.1)",
+    "unknown_client_invalid_request": "an unknown client gets invalid_request, not invalid_client (§5.2)",
+    "error_status_200": "errors are answered with HTTP 200 (RFC 6749 §5.2)",
+    "redirect_uri_not_compared": "redirect_uri is not compared to the registered one (lines 29, 55)",
+    "implicit_in_query": "the implicit grant answers in the query, not the fragment (line 69; §4.2.2)",
+    "garbage_refresh_accepted": "any refresh_token is accepted (line 149; RFC 6749 §6)",
+    "no_token_type": "the token response lacks token_type (RFC 6749 §5.1)",
+    "unknown_grant_invalid_request": "a wrong grant_type gets invalid_request, not unsupported_grant_type",
+    "scope_widened_on_refresh": "a refresh may ask for more scope than originally granted (line 152; §6)",
+}
+
+
+class OAuthError(Exception):
+    """An RFC 6749 §5.2 error answer."""
+
+    def __init__(self, code: str, description: str) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+
+
+def basic_credentials(request: Request) -> tuple[str, str] | None:
+    """client_id and client_secret from an HTTP Basic header (RFC 6749 §2.3.1), if one is sent."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return ("", "")
+    client_id, _, secret = decoded.partition(":")
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
+def build(state: ServerState) -> Starlette:
+    client = state.client
+
+    def error(code: str, description: str) -> Response:
+        status = 401 if code == "invalid_client" else 400
+        headers = {"WWW-Authenticate": 'Basic realm="oauth2"'} if status == 401 else None
+        status = 200 if state.fault("error_status_200") else status
+        return JSONResponse({"error": code, "error_description": description}, status, headers=headers)
+
+    def redirect(uri: str, params: dict[str, str], request_state: str | None, fragment: bool) -> Response:
+        if request_state is not None and not state.fault("state_dropped"):
+            params["state"] = request_state
+        separator = "#" if fragment else ("&" if "?" in uri else "?")
+        return RedirectResponse(f"{uri}{separator}{urlencode(params)}", status_code=302)
+
+    def tokens(scope: str | None, refresh: bool = True, refresh_scope: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"access_token": state.issue("access_token", ACCESS_LIFETIME, scope=scope)}
+        body |= {"token_type": "Bearer", "expires_in": ACCESS_LIFETIME}
+        if refresh:
+            body["refresh_token"] = state.issue("refresh_token", None, scope=refresh_scope or scope)
+        if scope:
+            body["scope"] = scope
+        if state.fault("no_token_type"):
+            del body["token_type"]
+        return body
+
+    def front_channel(params: dict[str, Any]) -> str:
+        """The redirect URI to answer to (lines 29, 78); raises if the request must not redirect."""
+        if not params.get("client_id"):
+            raise OAuthError("invalid_request", "missing parameter client_id")
+        if params["client_id"] != client.client_id:
+            raise OAuthError("invalid_request", "unknown client_id")
+        uri = str(params.get("redirect_uri") or client.redirect_uri)
+        if uri != client.redirect_uri and not state.fault("redirect_uri_not_compared"):
+            raise OAuthError("invalid_request", "redirect_uri does not match the registered one")
+        return uri
+
+    async def authorize_index(request: Request) -> Response:
+        params = dict(request.query_params)
+        try:
+            uri = front_channel(params)
+        except OAuthError as exc:
+            return error(exc.code, exc.description)
+        if params.get("response_type") != "code":
+            bad = "unsupported_response_type" if params.get("response_type") else "invalid_request"
+            return redirect(uri, {"error": bad}, params.get("state"), fragment=False)
+        code = state.issue("code", CODE_LIFETIME, client_id=client.client_id, redirect_uri=uri)
+        return redirect(uri, {"code": code}, params.get("state"), fragment=False)
+
+    async def implicit(request: Request) -> Response:
+        params = dict(request.query_params)
+        try:
+            uri = front_channel(params)
+        except OAuthError as exc:
+            return error(exc.code, exc.description)
+        fragment = not state.fault("implicit_in_query")
+        if params.get("response_type") != "token":
+            bad = "unsupported_response_type" if params.get("response_type") else "invalid_request"
+            return redirect(uri, {"error": bad}, params.get("state"), fragment=fragment)
+        body = tokens(params.get("scope") or None, refresh=False)  # RFC 6749 §4.2.2: no refresh token
+        return redirect(uri, {k: str(v) for k, v in body.items()}, params.get("state"), fragment=fragment)
+
+    def authenticate(request: Request, params: dict[str, Any]) -> None:
+        basic = basic_credentials(request)
+        client_id, secret = basic or (params.get("client_id"), params.get("client_secret"))
+        if not client_id or not secret:
+            raise OAuthError("invalid_client", "client authentication is missing")
+        if client_id != client.client_id or secret != client.client_secret:
+            unknown = client_id != client.client_id and state.fault("unknown_client_invalid_request")
+            raise OAuthError(
+                "invalid_request" if unknown else "invalid_client", "client authentication failed"
+            )
+
+    def require(params: dict[str, Any], *names: str) -> None:
+        for name in names:
+            if not params.get(name):
+                raise OAuthError("invalid_request", f"missing parameter {name}")
+
+    def code_grant(params: dict[str, Any]) -> dict[str, Any]:
+        require(params, "redirect_uri", "code")
+        grant = state.grants.get(params["code"]) if state.fault("code_reusable") else None
+        grant = grant if grant is not None and grant.kind == "code" else state.lookup("code", params["code"])
+        if grant is None or grant.data["client_id"] != client.client_id:
+            raise OAuthError("invalid_grant", "code is invalid, expired or used")
+        if params["redirect_uri"] != grant.data["redirect_uri"] and not state.fault(
+            "redirect_uri_not_compared"
+        ):
+            raise OAuthError("invalid_grant", "redirect_uri differs from the authorization request")
+        grant.used = True
+        return tokens(None)
+
+    def password_grant(params: dict[str, Any]) -> dict[str, Any]:
+        require(params, "username", "password")
+        if params["username"] != client.username or params["password"] != client.password:
+            raise OAuthError("invalid_grant", "username or password is wrong")
+        return tokens(params.get("scope") or None)
+
+    def client_grant(params: dict[str, Any]) -> dict[str, Any]:
+        return tokens(params.get("scope") or None, refresh=False)  # RFC 6749 §4.4.3
+
+    def refresh_grant(params: dict[str, Any]) -> dict[str, Any]:
+        require(params, "refresh_token")
+        grant = state.lookup("refresh_token", params["refresh_token"])
+        if grant is None and not state.fault("garbage_refresh_accepted"):
+            raise OAuthError("invalid_grant", "refresh token is invalid")
+        original: str | None = grant.data["scope"] if grant else params.get("scope") or None
+        scope = params.get("scope") or original
+        widened = set(str(scope or "").split()) - set(str(original or "").split())
+        if widened and not state.fault("scope_widened_on_refresh"):
+            raise OAuthError(
+                "invalid_scope", f"scope exceeds the original grant: {' '.join(sorted(widened))}"
+            )
+        state.revoke(params["refresh_token"])  # rotation: the old refresh token is spent
+        return tokens(scope, refresh_scope=original)
+
+    def token_endpoint(
+        path: str, grant_type: str, handler: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> Route:
+        async def handle(request: Request) -> Response:
+            params = await read_params(request)
+            try:
+                require(params, "grant_type")
+                if params["grant_type"] != grant_type:
+                    bad = "invalid_request" if state.fault("unknown_grant_invalid_request") else None
+                    raise OAuthError(bad or "unsupported_grant_type", f"this endpoint takes {grant_type}")
+                authenticate(request, params)
+                body = handler(params)
+            except OAuthError as exc:
+                return error(exc.code, exc.description)
+            headers = (
+                {} if state.fault("no_store_missing") else {"Cache-Control": "no-store", "Pragma": "no-cache"}
+            )
+            return JSONResponse(body, headers=headers)
+
+        return Route(path, handle, methods=["POST"])
+
+    def new_code() -> str:
+        return state.issue(
+            "code", CODE_LIFETIME, client_id=client.client_id, redirect_uri=client.redirect_uri
+        )
+
+    endpoints = {
+        "/oauth2/authorize": ("authorization_code", code_grant),
+        "/oauth2/password": ("password", password_grant),
+        "/oauth2/client-credentials": ("client_credentials", client_grant),
+        "/oauth2/refresh-token": ("refresh_token", refresh_grant),
+    }
+    routes = [
+        Route("/open/authorize/index", authorize_index, methods=["GET"]),
+        Route("/open/implicit", implicit, methods=["GET"]),
+        *(token_endpoint(path, grant_type, handler) for path, (grant_type, handler) in endpoints.items()),
+        *test_routes(state, new_code),
+    ]
+    return Starlette(routes=routes)

@@ -1,0 +1,188 @@
+"""Reference server for the UserCenter document (001_8bc8d55b6dadd729.txt): the UserCenter SDK endpoints.
+
+Every answer is the `{status, result}` envelope (status 1 success, 0 failure; lines 66-68) with HTTP 200;
+token results are JSON inside a string (lines 71-73). Validate codes come from `/_test/code`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from .base import ServerState, test_routes
+from .registry import PROFILE_PARAMS
+
+ACCESS_LIFETIME = 86400  # the examples' expires_in "86400" (lines 73, 142, 358)
+VALIDATE_CODE_LIFETIME = 300  # unsaid by the document; five minutes
+SYSID = PROFILE_PARAMS["usercenter"]["sysid"]
+ALIASES = {"sysid": "sys", "client_id": "clientId", "accessToken": "access_token"}  # tables vs bodies
+
+FAULTS = {
+    "result_object": "result (and user) is a JSON object instead of a string holding JSON (lines 71-73, 249)",
+    "status_string": 'status is the string "1" instead of the int 1 (line 67)',
+    "destroy_noop": "a destroyed access token stays valid (line 264)",
+    "destroy_revokes_all": "destroying one access token invalidates every token (line 286)",
+    "validate_code_reusable": "a validate code can be used more than once (line 114)",
+    "missing_username_accepted": "/oauth/token succeeds without username (lines 36, 109)",
+    "crash_on_bad_json": "a malformed JSON body gets a 500 HTML page (line 56)",
+    "garbage_refresh_accepted": "any refresh_token is accepted (line 330)",
+    "check_accepts_garbage": "checkOauthToken answers status 1 for any token (line 156)",
+}
+
+
+class BadBody(Exception):
+    """The request body is neither a JSON object nor a form."""
+
+
+async def read_body(request: Request) -> dict[str, Any]:
+    """Query parameters merged with a form body or a JSON object body (the SDK sends JSON, line 56)."""
+    params: dict[str, Any] = dict(request.query_params)
+    raw = await request.body()
+    if "form" in request.headers.get("content-type", ""):
+        params.update(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+    elif raw.strip():
+        try:
+            body = json.loads(raw)
+        except ValueError as exc:
+            raise BadBody from exc
+        if not isinstance(body, dict):
+            raise BadBody
+        params.update(body)
+    return params
+
+
+def param(params: dict[str, Any], name: str) -> str | None:
+    """A non-empty string parameter by its name or its alias; numbers count as their text."""
+    for key in (name, ALIASES.get(name)):
+        value = params.get(key) if key else None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def build(state: ServerState) -> Starlette:
+    def answer(payload: dict[str, Any]) -> Response:
+        status: int | str = "1" if state.fault("status_string") else 1
+        return JSONResponse({"status": status, **payload})
+
+    def fail(message: str) -> Response:
+        return JSONResponse({"status": 0, "result": message})
+
+    def embedded(value: dict[str, Any]) -> str | dict[str, Any]:
+        return value if state.fault("result_object") else json.dumps(value)
+
+    def tokens(username: str, refresh: str | None = None) -> Response:
+        access = state.issue("access_token", ACCESS_LIFETIME, username=username)
+        refresh = refresh or state.issue("refresh_token", None, username=username)
+        result = {"accessToken": access, "refreshToken": refresh, "expires_in": str(ACCESS_LIFETIME)}
+        return answer({"result": embedded(result)})
+
+    def endpoint(
+        handler: Callable[[dict[str, Any]], Awaitable[Response]],
+    ) -> Callable[[Request], Awaitable[Response]]:
+        async def wrapped(request: Request) -> Response:
+            try:
+                params = await read_body(request)
+            except BadBody:
+                if state.fault("crash_on_bad_json"):
+                    return PlainTextResponse("<html>Internal Server Error</html>", status_code=500)
+                return fail("malformed request body")
+            return await handler(params)
+
+        return wrapped
+
+    async def token(params: dict[str, Any]) -> Response:
+        client = state.client
+        sysid, client_id, username = (
+            param(params, "sysid"),
+            param(params, "client_id"),
+            param(params, "username"),
+        )
+        if sysid not in {None, SYSID} or client_id not in {None, client.client_id}:
+            return fail("unknown sysid or client_id")  # sent by the SDK, but nothing says required
+        if username is None and not state.fault("missing_username_accepted"):
+            return fail("username is required")
+        if username is not None and username != client.username:
+            return fail("unknown user")
+        code = param(params, "validateCode")
+        if code is not None:
+            grant = state.grants.get(code) if state.fault("validate_code_reusable") else None
+            grant = grant if grant is not None and grant.kind == "validate_code" else None
+            grant = grant or state.lookup("validate_code", code)
+            if grant is None:
+                return fail("validate code is invalid, expired or used")
+            grant.used = True
+            return tokens(client.username)
+        md5, sha = param(params, "md5password"), param(params, "shapassword")
+        if md5 is None and sha is None:
+            return fail("md5password, shapassword or validateCode is required")
+        password = client.password.encode()
+        md5_ok = md5 is not None and md5.lower() == hashlib.md5(password).hexdigest()
+        sha_ok = sha is not None and sha.lower() == hashlib.sha1(password).hexdigest()
+        if not (md5_ok or sha_ok):
+            return fail("username or password is wrong")
+        return tokens(client.username)
+
+    async def check(params: dict[str, Any]) -> Response:
+        value = param(params, "accessToken")
+        if value is None:
+            return fail("accessToken is required")
+        if state.lookup("access_token", value) is None and not state.fault("check_accepts_garbage"):
+            return fail("access token is invalid")
+        return answer({"result": "valid"})
+
+    async def user(params: dict[str, Any]) -> Response:
+        grant = state.lookup("access_token", param(params, "accessToken"))
+        if grant is None:
+            return fail("access token is invalid")
+        return answer({"user": embedded({"username": grant.data["username"]})})
+
+    async def destroy(params: dict[str, Any]) -> Response:
+        value = params.get("access_token")
+        if state.lookup("access_token", value) is None or not isinstance(value, str):
+            return fail("access token is invalid")
+        if state.fault("destroy_revokes_all"):
+            for grant in state.grants.values():
+                grant.used = grant.used or grant.kind != "validate_code"
+        elif not state.fault("destroy_noop"):
+            state.revoke(value)
+        return answer({"result": "destroyed"})
+
+    async def refresh(params: dict[str, Any]) -> Response:
+        value = param(params, "refresh_token")
+        if value is None:
+            return fail("refresh_token is required")
+        grant = state.lookup("refresh_token", value)
+        if grant is None and not state.fault("garbage_refresh_accepted"):
+            return fail("refresh token is invalid")
+        return tokens(grant.data["username"] if grant else state.client.username, refresh=value)
+
+    async def temp_token(params: dict[str, Any]) -> Response:
+        grant = state.lookup("access_token", param(params, "accessToken"))
+        if grant is None:
+            return fail("access token is invalid")
+        return answer({"result": state.issue("temp_token", None, username=grant.data["username"])})
+
+    def new_code() -> str:
+        return state.issue("validate_code", VALIDATE_CODE_LIFETIME)
+
+    handlers = {
+        "/oauth/token": token,
+        "/user/checkOauthToken": check,
+        "/user/getUserByToken": user,
+        "/oauth/destoryToken": destroy,  # sic, line 264
+        "/oauth/refreshAccessToken": refresh,
+        "/oauth/getTempToken": temp_token,
+    }
+    routes = [Route(path, endpoint(handler), methods=["POST"]) for path, handler in handlers.items()]
+    return Starlette(routes=[*routes, *test_routes(state, new_code)])
