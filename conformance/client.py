@@ -60,9 +60,7 @@ class TargetClient:
             verify = False
         timeout = httpx.Timeout(config.timeout, connect=config.connect_timeout)
         # TCP_NODELAY: without it, headers and body in two writes wait out delayed ACKs (~40 ms each).
-        transport = httpx.HTTPTransport(
-            verify=verify, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
-        )
+        transport = httpx.HTTPTransport(verify=verify, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
         self._http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
         self._lock = threading.Lock()
         self._last_sent = 0.0
@@ -95,9 +93,7 @@ class TargetClient:
             method=method,
             url=str(request.url),
             request_headers={
-                k.lower(): v
-                for k, v in request.headers.items()
-                if k.lower() in ("content-type", "authorization")
+                k.lower(): v for k, v in request.headers.items() if k.lower() in ("content-type", "authorization")
             },
             request_body=request.content.decode("utf-8", "replace"),
         )
@@ -159,7 +155,9 @@ class TargetClient:
         if isinstance(exc, httpx.ReadTimeout):
             return f"target did not answer {where} within {self.config.timeout:g} s (read timeout; raise timeout in the config or check the server)"
         if isinstance(exc, httpx.TimeoutException):
-            return f"target timed out on {where} ({type(exc).__name__}; raise timeout in the config or check the server)"
+            return (
+                f"target timed out on {where} ({type(exc).__name__}; raise timeout in the config or check the server)"
+            )
         if isinstance(exc, httpx.ConnectError):
             lowered = text.lower()
             if (

@@ -72,9 +72,7 @@ def expand(value: Any, where: str) -> Any:
         def sub(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in os.environ:
-                raise ConfigError(
-                    f"{where}: environment variable {name} is not set (export it or edit the config)"
-                )
+                raise ConfigError(f"{where}: environment variable {name} is not set (export it or edit the config)")
             return os.environ[name]
 
         return _VAR.sub(sub, value)
@@ -88,9 +86,7 @@ def expand(value: Any, where: str) -> Any:
 def from_mapping(data: Mapping[str, Any], where: str = "config") -> TargetConfig:
     unknown = sorted(set(data) - KNOWN_KEYS)
     if unknown:
-        raise ConfigError(
-            f"{where}: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(KNOWN_KEYS))}"
-        )
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(KNOWN_KEYS))}")
     values = expand(dict(data), where)
     params = values.get("params") or {}
     if not isinstance(params, dict):

@@ -141,8 +141,4 @@ def render_all(exchanges: Iterable[Exchange], masker: Masker) -> str:
 def curl_script(exchanges: Iterable[Exchange], masker: Masker) -> str:
     """A shell script replaying the exchanges; secrets stay masked, fill them in to run it."""
     body = "\n".join(e.curl(masker) for e in exchanges)
-    return (
-        "#!/bin/sh\n# Reproduction (secrets masked as ‹kind#n›: substitute real values).\nset -x\n"
-        + body
-        + "\n"
-    )
+    return "#!/bin/sh\n# Reproduction (secrets masked as ‹kind#n›: substitute real values).\nset -x\n" + body + "\n"

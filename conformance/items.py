@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from .checks import REGISTRY, CheckContext
-from .errors import MissingPrerequisite, PreconditionFailed, SuiteError, TargetUnreachable, Violation
-from .evidence import EvidenceLog, curl_script, render_all
+from .errors import SuiteError, Violation
+from .evidence import curl_script, render_all
 from .runtime import Runtime
 from .spec import Profile, Requirement
-
-
-@dataclass
-class Verdict:
-    """What a run decided about one requirement (the reports are built from these)."""
-
-    requirement: Requirement
-    status: str  # pass | fail | warning | not run | error
-    reason: str = ""
-    evidence: str = ""
-    exchanges: int = 0
+from .verdicts import decide
 
 
 class ProfileCollector(pytest.Collector):
@@ -45,7 +33,6 @@ class RequirementItem(pytest.Item):
         super().__init__(**kwargs)
         self.requirement = requirement
         self.runtime = runtime
-        self.verdict: Verdict | None = None
         self.user_properties.extend(
             [("requirement", requirement.id), ("level", requirement.level), ("source", requirement.source)]
         )
@@ -54,34 +41,17 @@ class RequirementItem(pytest.Item):
         requirement = self.requirement
         profile = self.runtime.plan.profiles_by_name[requirement.profile]
         session, validator = self.runtime.session(profile)
-        session.client.log = log = EvidenceLog()
-        check = REGISTRY[requirement.check]
-        try:
-            check(CheckContext(session, validator, requirement))
-        except (MissingPrerequisite, PreconditionFailed) as exc:
-            self._decide("not run", str(exc), log)
-            pytest.skip(f"not run: {exc}")
-        except TargetUnreachable as exc:
-            self._decide("error", str(exc), log)
-            raise
-        except SuiteError as exc:
-            self._decide("error", str(exc), log)
-            raise
-        except Violation as exc:
-            if requirement.advisory or (requirement.level != "MUST" and not self.runtime.plan.strict):
-                self._decide("warning", exc.message, log)
-                return
-            self._decide("fail", exc.message, log)
-            raise
-        self._decide("pass", "", log)
-
-    def _decide(self, status: str, reason: str, log: EvidenceLog) -> None:
-        masker = self.runtime.masker
-        evidence = render_all(log, masker) if status != "pass" else ""
-        self.verdict = Verdict(self.requirement, status, masker.mask(reason), evidence, log.count)
-        self.runtime.verdicts[self.requirement.id] = self.verdict
-        if status in {"fail", "warning"} and len(log):
-            self.runtime.attach(self, evidence, curl_script(log, masker))
+        verdict = decide(requirement, session, validator, strict=self.runtime.plan.strict)
+        self.runtime.verdicts[requirement.id] = verdict
+        if verdict.status in {"fail", "warning"} and len(verdict.log):
+            masker = self.runtime.masker
+            self.runtime.attach(self, render_all(verdict.log, masker), curl_script(verdict.log, masker))
+        if verdict.status == "not run":
+            pytest.skip(f"not run: {verdict.reason}")
+        if verdict.error is not None:
+            raise verdict.error
+        if verdict.status == "fail" and verdict.violation is not None:
+            raise verdict.violation
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         exc = excinfo.value

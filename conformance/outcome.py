@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from .client import Reply
 from .pointer import MISSING, resolve
@@ -16,6 +18,7 @@ class Outcome:
     error: bool
     error_code: str | None
     body: Any
+    redirected_error: bool = False  # the error came back in a redirect (RFC 6749 §4.1.2.1)
 
     def describe(self, reply: Reply) -> str:
         if self.success:
@@ -27,6 +30,11 @@ class Outcome:
 
 def classify(profile: Profile, flow: Flow, reply: Reply) -> Outcome:
     body = reply.json()
+    if flow.redirect and 300 <= reply.status < 400:
+        location = reply.headers.get("location", "")
+        match = re.search(r"[?&#]error=([^&#]*)", location)
+        if match:
+            return Outcome(False, True, unquote(match.group(1)), body, redirected_error=True)
     error = profile.error
     is_error = False
     code = None

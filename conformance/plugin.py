@@ -40,12 +40,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="NAME",
         help="profile to run (repeatable or comma-separated; default: all)",
     )
-    group.addoption(
-        TARGET_CONFIG, metavar="FILE", help="target config YAML (client credentials, code_command, ...)"
-    )
-    group.addoption(
-        CONFORMANCE, action="store_true", help="run the conformance suite (implied by the options above)"
-    )
+    group.addoption(TARGET_CONFIG, metavar="FILE", help="target config YAML (client credentials, code_command, ...)")
+    group.addoption(CONFORMANCE, action="store_true", help="run the conformance suite (implied by the options above)")
     group.addoption(STRICT, action="store_true", help="SHOULD violations fail instead of warning")
     group.addoption(
         FAULT,
@@ -116,9 +112,7 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(
-    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
-) -> None:
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     runtime = config.stash.get(RUNTIME, None)
     if runtime is None:
         return

@@ -46,19 +46,13 @@ class Plan:
         if target is not None:
             parts = urlsplit(target)
             if parts.scheme not in {"http", "https"} or not parts.netloc:
-                raise ConfigError(
-                    f"--target {target!r} is not an http(s) URL (e.g. --target=https://auth.example.com)"
-                )
+                raise ConfigError(f"--target {target!r} is not an http(s) URL (e.g. --target=https://auth.example.com)")
         names = [n for item in (profiles or []) for n in item.split(",") if n]
         if config and config.profile:
             if config.profile not in known:
-                raise ConfigError(
-                    f"config profile {config.profile!r} is unknown; known profiles: {', '.join(known)}"
-                )
+                raise ConfigError(f"config profile {config.profile!r} is unknown; known profiles: {', '.join(known)}")
             if names and names != [config.profile]:
-                raise ConfigError(
-                    f"--profile {','.join(names)} contradicts profile {config.profile!r} in the config"
-                )
+                raise ConfigError(f"--profile {','.join(names)} contradicts profile {config.profile!r} in the config")
             names = [config.profile]
         if not names or names == ["all"]:
             names = list(known)
@@ -66,9 +60,7 @@ class Plan:
         if unknown:
             raise ConfigError(f"unknown profile {unknown[0]!r}; known profiles: {', '.join(known)} (or all)")
         if target is not None and config is None and len(names) > 1:
-            raise ConfigError(
-                "--target needs one profile: add --profile=NAME (known: " + ", ".join(known) + ")"
-            )
+            raise ConfigError("--target needs one profile: add --profile=NAME (known: " + ", ".join(known) + ")")
         return cls([known[n] for n in names], target, config, strict)
 
 

@@ -11,6 +11,7 @@ import re
 import secrets
 import shlex
 import subprocess
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -42,14 +43,13 @@ class Tokens:
 class ProfileSession:
     """Everything a check needs to talk to one profile's target."""
 
-    def __init__(
-        self, profile: Profile, config: TargetConfig, base_url: str, client: TargetClient, masker: Masker
-    ):
+    def __init__(self, profile: Profile, config: TargetConfig, base_url: str, client: TargetClient, masker: Masker):
         self.profile = profile
         self.config = config
         self.base_url = base_url.rstrip("/")
         self.client = client
         self.masker = masker
+        self.clock_offset = 0.0  # how far the suite has moved the target's clock (clock_url)
         for secret in config.secrets():
             masker.register(secret, "secret")
             for name, transform in _TRANSFORMS.items():
@@ -127,9 +127,7 @@ class ProfileSession:
             assert tokens is not None
             value = getattr(tokens, str(role))
             if value is None:
-                raise MissingPrerequisite(
-                    f"{self.profile.token_source} issued no {role} to use in {flow.name}"
-                )
+                raise MissingPrerequisite(f"{self.profile.token_source} issued no {role} to use in {flow.name}")
             return value
         if role == "param":
             if param.name in self.config.params:
@@ -142,6 +140,10 @@ class ProfileSession:
         if "example" in param.schema:
             return str(param.schema["example"])
         return OMIT
+
+    def now(self) -> float:
+        """The target's idea of now, in epoch seconds: ours plus however far we moved its clock."""
+        return time.time() + self.clock_offset
 
     # -- codes and tokens -------------------------------------------------------------------
     def new_code(self) -> str:
@@ -160,9 +162,7 @@ class ProfileSession:
 
     def _run_code_command(self, command: str) -> str:
         try:
-            done = subprocess.run(
-                shlex.split(command), capture_output=True, text=True, timeout=30, check=False
-            )
+            done = subprocess.run(shlex.split(command), capture_output=True, text=True, timeout=30, check=False)
         except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
             raise SuiteError(
                 f"code_command failed to run ({type(exc).__name__}); check the command in the config"
@@ -175,13 +175,9 @@ class ProfileSession:
         return code.splitlines()[-1].strip()
 
     def _code_from_authorize(self) -> str:
-        authorize = next(
-            (f for f in self.profile.flows.values() if f.redirect and f.redirect.get("code_param")), None
-        )
+        authorize = next((f for f in self.profile.flows.values() if f.redirect and f.redirect.get("code_param")), None)
         if authorize is None:
-            raise MissingPrerequisite(
-                "no way to get a code for this profile: set code_command in the target config"
-            )
+            raise MissingPrerequisite("no way to get a code for this profile: set code_command in the target config")
         reply = self.call(authorize)
         code = self.redirect_value(reply, authorize.redirect["code_param"]) if authorize.redirect else None
         if not code:

@@ -73,11 +73,7 @@ def _embedded_json_problems(
     schema = _deref(schema, root)
     if not isinstance(schema, Mapping):
         return
-    if (
-        isinstance(value, str)
-        and schema.get("contentMediaType") == "application/json"
-        and "contentSchema" in schema
-    ):
+    if isinstance(value, str) and schema.get("contentMediaType") == "application/json" and "contentSchema" in schema:
         try:
             inner = json.loads(value)
         except ValueError:
@@ -92,9 +88,13 @@ def _embedded_json_problems(
         for name, sub in schema.get("properties", {}).items():
             if name in value:
                 yield from _embedded_json_problems(sub, value[name], root, f"{at}/{name}")
-    for key in ("oneOf", "anyOf", "allOf"):
+    for sub in schema.get("allOf", []):
+        yield from _embedded_json_problems(sub, value, root, at)
+    for key in ("oneOf", "anyOf"):
+        # Only the branches the value matches (contentSchema is an annotation to jsonschema).
         for sub in schema.get(key, []):
-            yield from _embedded_json_problems(sub, value, root, at)
+            if Draft202012Validator(_inline(sub, root)).is_valid(value):
+                yield from _embedded_json_problems(sub, value, root, at)
 
 
 def _inline(schema: Any, root: Mapping[str, Any]) -> Any:

@@ -73,31 +73,25 @@ class CheckContext:
             )
         return outcome
 
-    def expect_error(
-        self, reply: Reply, codes: Iterable[str], what: str, flow: Flow | None = None
-    ) -> Outcome:
+    def expect_error(self, reply: Reply, codes: Iterable[str], what: str, flow: Flow | None = None) -> Outcome:
         """The reply must be an error of the profile's dialect, with one of `codes` if it has codes."""
         flow = flow or self.flow
         codes = tuple(codes)
         outcome = self.outcome(reply, flow)
         if reply.status >= 500:
-            raise self.fail(
-                f"{what}: the server failed with HTTP {reply.status} instead of answering an error"
-            )
+            raise self.fail(f"{what}: the server failed with HTTP {reply.status} instead of answering an error")
         if outcome.success:
-            raise self.fail(
-                f"{what}: the request was accepted ({outcome.describe(reply)}); an error was expected"
-            )
+            raise self.fail(f"{what}: the request was accepted ({outcome.describe(reply)}); an error was expected")
         error = self.session.profile.error
         if error is not None and error.code and codes:
             if outcome.error_code not in codes:
                 wanted = " or ".join(f"{c}{self.line(c)}" for c in codes)
                 got = outcome.error_code or f"no error code ({outcome.describe(reply)})"
                 raise self.fail(f"{what}: expected error {wanted}, got {got}")
+        if outcome.redirected_error:
+            return outcome
         if error is not None and error.status and reply.status not in error.status:
-            raise self.fail(
-                f"{what}: an error must be HTTP {'/'.join(map(str, error.status))}, got {reply.status}"
-            )
+            raise self.fail(f"{what}: an error must be HTTP {'/'.join(map(str, error.status))}, got {reply.status}")
         if error is not None:
             problems = self.validator.problems(reply, flow.operation)
             if problems:

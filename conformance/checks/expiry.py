@@ -31,7 +31,7 @@ def lifetime_seconds(ctx: CheckContext, value: int, sent_at: float) -> float:
 @check("expiry_unit")
 def expiry_unit(ctx: CheckContext) -> None:
     flow = ctx.flow
-    sent_at = time.time()
+    sent_at = ctx.session.now()
     reply = ctx.session.call(flow)
     ctx.succeed(reply)
     value = expiry_value(ctx, reply)
@@ -40,9 +40,7 @@ def expiry_unit(ctx: CheckContext) -> None:
         if not now_ms - TOLERANCE_S * 1000 < value < now_ms + 100 * 365 * 86400 * 1000:
             seconds_reading = abs(value - sent_at) < 100 * 365 * 86400
             hint = " (it reads as epoch seconds)" if seconds_reading else ""
-            raise ctx.fail(
-                f"{flow.title}: expiry {value} is not an epoch-millisecond time in the future{hint}"
-            )
+            raise ctx.fail(f"{flow.title}: expiry {value} is not an epoch-millisecond time in the future{hint}")
     elif not 0 < value <= TEN_YEARS:
         raise ctx.fail(f"{flow.title}: expiry {value} is not a lifetime in seconds (expected 1..{TEN_YEARS})")
 
@@ -51,7 +49,7 @@ def expiry_unit(ctx: CheckContext) -> None:
 def expiry_default(ctx: CheckContext) -> None:
     flow = ctx.flow
     expected = float(ctx.option("seconds"))
-    sent_at = time.time()
+    sent_at = ctx.session.now()
     reply = ctx.session.call(flow)
     ctx.succeed(reply)
     lifetime = lifetime_seconds(ctx, expiry_value(ctx, reply), sent_at)
@@ -76,14 +74,14 @@ def expiry_clamped(ctx: CheckContext) -> None:
     """A custom expiry is now + days, but never beyond the feature's own expiry."""
     flow = ctx.flow
     param = _role_param(flow, "expire_days")
-    sent_at = time.time()
+    sent_at = ctx.session.now()
     reply = ctx.session.call(flow, {param: "1"})
     ctx.succeed(reply, step=f"{flow.name} with {param}=1")
     one_day = lifetime_seconds(ctx, expiry_value(ctx, reply), sent_at)
     if abs(one_day - 86400) > TOLERANCE_S:
         raise ctx.fail(f"{flow.title}: {param}=1 must expire in one day, the answer states {one_day:.0f} s")
     huge = 1_000_000
-    sent_at = time.time()
+    sent_at = ctx.session.now()
     reply = ctx.session.call(flow, {param: str(huge)})
     outcome = ctx.outcome(reply)
     if not outcome.success:
@@ -105,6 +103,7 @@ def _advance(ctx: CheckContext, seconds: float) -> None:
         reply = ctx.session.client.send("POST", config.clock_url, params={"advance": str(seconds)})
         if reply.status != 200:
             raise PreconditionFailed(f"clock_url answered {reply.status}")
+        ctx.session.clock_offset += seconds
     elif seconds <= config.max_wait:
         time.sleep(seconds)
     else:
@@ -130,7 +129,7 @@ def code_expires(ctx: CheckContext) -> None:
 def refresh_after_expiry_rejected(ctx: CheckContext) -> None:
     flow = ctx.flow
     source = ctx.session.flow(ctx.session.profile.token_source or "")
-    sent_at = time.time()
+    sent_at = ctx.session.now()
     tokens = ctx.tokens()
     value = ctx.session.issued(tokens.reply, source, "expiry")
     if not isinstance(value, int):

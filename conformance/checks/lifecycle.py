@@ -73,9 +73,7 @@ def destroy_revokes(ctx: CheckContext) -> None:
         ctx.succeed(session.call(probe, tokens=doomed), probe, step=f"{probe.name} before the destroy")
     ctx.succeed(session.call(ctx.flow, tokens=doomed), step="destroying a live token")
     for probe in probes:
-        ctx.expect_error(
-            session.call(probe, tokens=doomed), (), f"{probe.name} with a destroyed token", probe
-        )
+        ctx.expect_error(session.call(probe, tokens=doomed), (), f"{probe.name} with a destroyed token", probe)
         reply = session.call(probe, tokens=kept)
         if not ctx.outcome(reply, probe).success:
             raise ctx.fail(f"{probe.name} refused another, live token after an unrelated destroy")

@@ -18,13 +18,9 @@ def response_valid(ctx: CheckContext) -> None:
         raise ctx.fail(f"{flow.title}: the server failed with HTTP {reply.status}")
     if flow.redirect:
         if not outcome.success:
-            raise ctx.fail(
-                f"{flow.title}: expected a redirect carrying the result, got {outcome.describe(reply)}"
-            )
+            raise ctx.fail(f"{flow.title}: expected a redirect carrying the result, got {outcome.describe(reply)}")
     elif not outcome.success:
-        raise ctx.fail(
-            f"{flow.title}: a valid request was not answered with a success: {outcome.describe(reply)}"
-        )
+        raise ctx.fail(f"{flow.title}: a valid request was not answered with a success: {outcome.describe(reply)}")
     problems = ctx.validator.problems(reply, flow.operation)
     if problems:
         raise ctx.fail(f"{flow.title}: the answer departs from the spec: {'; '.join(problems)}")
@@ -49,13 +45,9 @@ def no_store(ctx: CheckContext) -> None:
     cache = reply.headers.get("cache-control", "")
     pragma = reply.headers.get("pragma", "")
     if "no-store" not in cache.lower():
-        raise ctx.fail(
-            f"{flow.title}: a token response must carry Cache-Control: no-store, got {cache or 'none'!r}"
-        )
+        raise ctx.fail(f"{flow.title}: a token response must carry Cache-Control: no-store, got {cache or 'none'!r}")
     if "no-cache" not in pragma.lower():
-        raise ctx.fail(
-            f"{flow.title}: a token response must carry Pragma: no-cache, got {pragma or 'none'!r}"
-        )
+        raise ctx.fail(f"{flow.title}: a token response must carry Pragma: no-cache, got {pragma or 'none'!r}")
 
 
 @check("state_echoed")

@@ -76,9 +76,7 @@ class ServerState:
     def set_faults(self, names: set[str] | frozenset[str]) -> None:
         unknown = set(names) - set(self.known_faults)
         if unknown:
-            raise KeyError(
-                f"{self.profile} has no faults {sorted(unknown)}; known: {sorted(self.known_faults)}"
-            )
+            raise KeyError(f"{self.profile} has no faults {sorted(unknown)}; known: {sorted(self.known_faults)}")
         self.faults = set(names)
 
     def reset(self) -> None:

@@ -77,9 +77,7 @@ def build(state: ServerState) -> Starlette:
     async def access_token(request: Request) -> Response:
         params = await read_params(request)
         grant_type = params.get("grant_type")
-        if grant_type not in {"authorization_code", REFRESH, "password"} and state.fault(
-            "unknown_grant_accepted"
-        ):
+        if grant_type not in {"authorization_code", REFRESH, "password"} and state.fault("unknown_grant_accepted"):
             grant_type = "password"
         needed = ["client_id", "client_secret", "grant_type"]
         needed += {
@@ -95,20 +93,14 @@ def build(state: ServerState) -> Starlette:
             return error("invalid_client", "client authentication failed")
         if grant_type == "authorization_code":
             grant = state.grants.get(params["code"]) if state.fault("code_reusable") else None
-            grant = (
-                grant if grant is not None and grant.kind == "code" else state.lookup("code", params["code"])
-            )
+            grant = grant if grant is not None and grant.kind == "code" else state.lookup("code", params["code"])
             if grant is None:
                 return error("invalid_grant", "code is invalid, expired or used")
             grant.used = True
             return tokens(grant.data["uid"])
         if grant_type == REFRESH:
             grant = state.grants.get(params[REFRESH]) if state.fault("refresh_reusable") else None
-            grant = (
-                grant
-                if grant is not None and grant.kind == REFRESH
-                else state.lookup(REFRESH, params[REFRESH])
-            )
+            grant = grant if grant is not None and grant.kind == REFRESH else state.lookup(REFRESH, params[REFRESH])
             if grant is None:
                 return error("invalid_grant", "refrash_token is invalid or already used")
             grant.used = True  # usable once (line 123)

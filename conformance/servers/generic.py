@@ -128,9 +128,7 @@ def build(state: ServerState) -> Starlette:
             raise OAuthError("invalid_client", "client authentication is missing")
         if client_id != client.client_id or secret != client.client_secret:
             unknown = client_id != client.client_id and state.fault("unknown_client_invalid_request")
-            raise OAuthError(
-                "invalid_request" if unknown else "invalid_client", "client authentication failed"
-            )
+            raise OAuthError("invalid_request" if unknown else "invalid_client", "client authentication failed")
 
     def require(params: dict[str, Any], *names: str) -> None:
         for name in names:
@@ -143,9 +141,7 @@ def build(state: ServerState) -> Starlette:
         grant = grant if grant is not None and grant.kind == "code" else state.lookup("code", params["code"])
         if grant is None or grant.data["client_id"] != client.client_id:
             raise OAuthError("invalid_grant", "code is invalid, expired or used")
-        if params["redirect_uri"] != grant.data["redirect_uri"] and not state.fault(
-            "redirect_uri_not_compared"
-        ):
+        if params["redirect_uri"] != grant.data["redirect_uri"] and not state.fault("redirect_uri_not_compared"):
             raise OAuthError("invalid_grant", "redirect_uri differs from the authorization request")
         grant.used = True
         return tokens(None)
@@ -168,15 +164,11 @@ def build(state: ServerState) -> Starlette:
         scope = params.get("scope") or original
         widened = set(str(scope or "").split()) - set(str(original or "").split())
         if widened and not state.fault("scope_widened_on_refresh"):
-            raise OAuthError(
-                "invalid_scope", f"scope exceeds the original grant: {' '.join(sorted(widened))}"
-            )
+            raise OAuthError("invalid_scope", f"scope exceeds the original grant: {' '.join(sorted(widened))}")
         state.revoke(params["refresh_token"])  # rotation: the old refresh token is spent
         return tokens(scope, refresh_scope=original)
 
-    def token_endpoint(
-        path: str, grant_type: str, handler: Callable[[dict[str, Any]], dict[str, Any]]
-    ) -> Route:
+    def token_endpoint(path: str, grant_type: str, handler: Callable[[dict[str, Any]], dict[str, Any]]) -> Route:
         async def handle(request: Request) -> Response:
             params = await read_params(request)
             try:
@@ -188,17 +180,13 @@ def build(state: ServerState) -> Starlette:
                 body = handler(params)
             except OAuthError as exc:
                 return error(exc.code, exc.description)
-            headers = (
-                {} if state.fault("no_store_missing") else {"Cache-Control": "no-store", "Pragma": "no-cache"}
-            )
+            headers = {} if state.fault("no_store_missing") else {"Cache-Control": "no-store", "Pragma": "no-cache"}
             return JSONResponse(body, headers=headers)
 
         return Route(path, handle, methods=["POST"])
 
     def new_code() -> str:
-        return state.issue(
-            "code", CODE_LIFETIME, client_id=client.client_id, redirect_uri=client.redirect_uri
-        )
+        return state.issue("code", CODE_LIFETIME, client_id=client.client_id, redirect_uri=client.redirect_uri)
 
     endpoints = {
         "/oauth2/authorize": ("authorization_code", code_grant),

@@ -1,0 +1,43 @@
+"""The specs are valid OpenAPI, consistent with themselves and with the check registry."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from openapi_spec_validator import validate
+
+from conformance.checks import REGISTRY
+from conformance.servers import PROFILES
+from conformance.spec import load_profiles, spec_dir
+
+SPECS = sorted(spec_dir().glob("*.yaml"))
+
+
+def test_every_profile_has_a_spec_and_a_reference_server() -> None:
+    assert sorted(load_profiles()) == sorted(PROFILES)
+
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
+def test_spec_is_valid_openapi(path) -> None:
+    validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_every_requirement_has_a_registered_check(profile: str) -> None:
+    spec = load_profiles()[profile]
+    unknown = {r.id: r.check for r in spec.requirements if r.check not in REGISTRY}
+    assert not unknown
+
+
+def test_every_check_serves_a_requirement() -> None:
+    used = {r.check for p in load_profiles().values() for r in p.requirements}
+    assert set(REGISTRY) - used == set()
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_requirements_cite_a_document_line_or_an_rfc(profile: str) -> None:
+    spec = load_profiles()[profile]
+    for r in spec.requirements:
+        assert r.source.startswith(spec.document + ":") or r.source.startswith("RFC "), r.id
+        assert r.level in {"MUST", "SHOULD", "MAY"}
+        assert r.id.startswith(spec.id_prefix + "-"), r.id
