@@ -63,9 +63,11 @@ class ProfileSession:
         *,
         tokens: Tokens | None = None,
         method: str | None = None,
-        extra: Mapping[str, str] | None = None,
+        raw_body: tuple[str, bytes] | None = None,
     ) -> Reply:
-        """Send `flow` with every parameter filled in; `overrides` replace or (OMIT) drop values."""
+        """Send `flow` with every parameter filled in; `overrides` replace or (OMIT) drop values
+        (or add an operation parameter the flow does not send); `raw_body` = (content type, bytes)
+        replaces the body outright."""
         flow = self.flow(flow)
         overrides = dict(overrides or {})
         needs_tokens = any(
@@ -80,7 +82,8 @@ class ProfileSession:
         query: dict[str, str] = {}
         body: dict[str, str] = {}
         body_kind = None
-        for name in flow.params:
+        extras = [n for n in overrides if n not in flow.params and n in flow.operation.params]
+        for name in (*flow.params, *extras):
             param = flow.operation.params[name]
             value = overrides[name] if name in overrides else self._value(flow, param, tokens)
             if value is OMIT:
@@ -93,7 +96,14 @@ class ProfileSession:
                 body_kind = param.location
                 body[name] = value if body_kind == "json" else str(value)
         path = re.sub(r"\{[^}]+\}", "", path)
-        body.update(extra or {})
+        if raw_body is not None:
+            return self.client.send(
+                method or flow.operation.method,
+                self.base_url + path,
+                params=query,
+                raw_body=raw_body[1],
+                headers={"content-type": raw_body[0]},
+            )
         return self.client.send(
             method or flow.operation.method,
             self.base_url + path,

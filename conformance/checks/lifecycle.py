@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import PreconditionFailed
+from ..errors import MissingPrerequisite, PreconditionFailed
 from ..session import Tokens
 from ..spec import Flow
 from .base import CheckContext, check
@@ -77,3 +77,33 @@ def destroy_revokes(ctx: CheckContext) -> None:
         reply = session.call(probe, tokens=kept)
         if not ctx.outcome(reply, probe).success:
             raise ctx.fail(f"{probe.name} refused another, live token after an unrelated destroy")
+
+
+@check("refresh_scope_not_widened")
+def refresh_scope_not_widened(ctx: CheckContext) -> None:
+    """Tokens granted for a narrow scope cannot be refreshed into a wider one."""
+    session = ctx.session
+    scopes = (session.config.scope or "").split()
+    if len(scopes) < 2:
+        raise MissingPrerequisite("set scope in the target config to at least two scopes the client may get")
+    source = session.flow(session.profile.token_source or "")
+    scope_param = next((n for n, p in source.operation.params.items() if p.role == "scope"), None)
+    refresh_scope = next((n for n, p in ctx.flow.operation.params.items() if p.role == "scope"), None)
+    if scope_param is None or refresh_scope is None:
+        raise PreconditionFailed("the token source or the refresh flow takes no scope")
+    reply = session.call(source, {scope_param: scopes[0]})
+    ctx.succeed(reply, source, step=f"getting a token for scope {scopes[0]!r}")
+    narrow = Tokens(
+        session.issued(reply, source, "access_token"), session.issued(reply, source, "refresh_token"), reply
+    )
+    wide = " ".join(scopes)
+    again = session.call(ctx.flow, {refresh_scope: wide}, tokens=narrow)
+    outcome = ctx.outcome(again)
+    if not outcome.success:
+        ctx.expect_error(again, ctx.option("expect_error", ()), f"refreshing a {scopes[0]!r} token into {wide!r}")
+        return
+    granted = outcome.body.get("scope") if isinstance(outcome.body, dict) else None
+    if granted is None or set(str(granted).split()) - {scopes[0]}:
+        raise ctx.fail(
+            f"refreshing a {scopes[0]!r} token asked for {wide!r} and was granted {granted or 'it (no scope field)'!r}"
+        )

@@ -50,3 +50,24 @@ def error_status(ctx: CheckContext) -> None:
     allowed = tuple(ctx.option("expect_status", (400,)))
     if reply.status not in allowed:
         raise ctx.fail(f"an error must be HTTP {' or '.join(map(str, allowed))}, got {reply.status}")
+
+
+@check("malformed_body")
+def malformed_body(ctx: CheckContext) -> None:
+    """A body that is not what the operation takes gets the dialect's error, not a crash."""
+    flow = ctx.flow
+    kinds = {flow.operation.params[n].location for n in flow.params}
+    ctype = "application/json" if "json" in kinds else "application/x-www-form-urlencoded"
+    reply = ctx.session.call(flow, raw_body=(ctype, b'{"unterminated": '))
+    ctx.expect_error(reply, ctx.option("expect_error", ()), f"{flow.title} with a malformed {ctype} body")
+
+
+@check("redirect_uri_mismatch")
+def redirect_uri_mismatch(ctx: CheckContext) -> None:
+    flow = ctx.flow
+    param = _role_param(flow, "redirect_uri")
+    registered = ctx.session.config.redirect_uri or ""
+    reply = ctx.session.call(flow, {param: registered.rstrip("/") + "/elsewhere"})
+    ctx.expect_error(
+        reply, ctx.option("expect_error", ()), f"{flow.title} with a redirect_uri other than the authorized one"
+    )

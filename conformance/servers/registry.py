@@ -25,6 +25,12 @@ PROFILE_PARAMS: dict[str, dict[str, str]] = {
 }
 
 
+# Other config the reference servers need: generic grants two scopes.
+PROFILE_EXTRAS: dict[str, dict[str, Any]] = {
+    "generic": {"scope": "read write"},
+}
+
+
 def load(profile: str) -> ServerModule:
     return cast(ServerModule, importlib.import_module(f"{__package__}.{profile}"))
 
@@ -43,4 +49,5 @@ def reference_config(profile: str, base_url: str) -> dict[str, Any]:
         "code_url": f"{base_url}/_test/code",
         "clock_url": f"{base_url}/_test/clock",
         "params": dict(PROFILE_PARAMS.get(profile, {})),
+        **PROFILE_EXTRAS.get(profile, {}),
     }

@@ -1,0 +1,94 @@
+"""Every check can fail: each reference-server fault (a mutant) is caught by the requirement it
+breaks, with a message that names the requirement, its source, and the exchanges; and every
+reference server passes every requirement."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.servers import PROFILES
+
+from .fixtures.reference import Harness
+
+# (profile, fault, requirement that must catch it, verdict: "fail" for MUST, "warning" for advice)
+MUTANTS: list[tuple[str, str, str, str]] = [
+    ("yixin", "code_reusable", "YX-CODE-SINGLE-USE", "fail"),
+    ("yixin", "wrong_error_code", "YX-BAD-CODE", "fail"),
+    ("yixin", "expires_in_string", "YX-EXCHANGE-CODE-RESPONSE", "fail"),
+    ("yixin", "no_refresh_token", "YX-EXCHANGE-CODE-RESPONSE", "fail"),
+    ("yixin", "crash_on_missing", "YX-EXCHANGE-CODE-CLIENT_ID-REQUIRED", "fail"),
+    ("yixin", "unknown_grant_invalid_request", "YX-UNSUPPORTED-GRANT", "fail"),
+    ("yixin", "unknown_client_accepted", "YX-UNKNOWN-CLIENT", "fail"),
+    ("yixin", "garbage_refresh_accepted", "YX-BAD-REFRESH-TOKEN", "fail"),
+    ("yixin", "expires_in_epoch", "YX-EXPIRES-IN-SECONDS", "fail"),
+    ("yixin", "error_status_200", "YX-ERROR-STATUS", "warning"),
+    ("everydo", "refresh_reusable", "EV-REFRESH-SINGLE-USE", "fail"),
+    ("everydo", "code_reusable", "EV-CODE-SINGLE-USE", "warning"),
+    ("everydo", "no_refrash_token", "EV-PASSWORD-RESPONSE", "fail"),
+    ("everydo", "refresh_field_spelled_refresh_token", "EV-PASSWORD-RESPONSE", "fail"),
+    ("everydo", "expires_in_string", "EV-PASSWORD-RESPONSE", "fail"),
+    ("everydo", "crash_on_missing", "EV-PASSWORD-USERNAME-REQUIRED", "fail"),
+    ("everydo", "wrong_password_accepted", "EV-BAD-PASSWORD", "fail"),
+    ("everydo", "authorize_no_code", "EV-AUTHORIZE-RESPONSE", "fail"),
+    ("everydo", "unknown_grant_accepted", "EV-UNSUPPORTED-GRANT", "warning"),
+    ("usercenter", "result_object", "UC-TOKEN-BY-PASSWORD-RESPONSE", "fail"),
+    ("usercenter", "status_string", "UC-TOKEN-BY-PASSWORD-RESPONSE", "fail"),
+    ("usercenter", "destroy_noop", "UC-DESTROY-REVOKES", "fail"),
+    ("usercenter", "destroy_revokes_all", "UC-DESTROY-REVOKES", "fail"),
+    ("usercenter", "validate_code_reusable", "UC-VALIDATE-CODE-SINGLE-USE", "warning"),
+    ("usercenter", "missing_username_accepted", "UC-TOKEN-BY-PASSWORD-USERNAME-REQUIRED", "fail"),
+    ("usercenter", "crash_on_bad_json", "UC-MALFORMED-BODY", "fail"),
+    ("usercenter", "garbage_refresh_accepted", "UC-BAD-REFRESH-TOKEN", "fail"),
+    ("usercenter", "check_accepts_garbage", "UC-CHECK-TOKEN-REJECTS-UNKNOWN", "fail"),
+    ("ekuaibao", "verify_code_reusable", "EK-VERIFY-CODE-SINGLE-USE", "fail"),
+    ("ekuaibao", "verify_code_never_expires", "EK-VERIFY-CODE-LIFETIME", "fail"),
+    ("ekuaibao", "expire_time_seconds", "EK-EXPIRY-MS", "fail"),
+    ("ekuaibao", "default_30_days", "EK-EXPIRY-DEFAULT-32D", "fail"),
+    ("ekuaibao", "unclamped", "EK-CUSTOM-EXPIRY-CLAMPED", "fail"),
+    ("ekuaibao", "empty_expire_date_accepted", "EK-CUSTOM-EXPIRY-EMPTY", "fail"),
+    ("ekuaibao", "refresh_no_rotate", "EK-REFRESH-ROTATES", "fail"),
+    ("ekuaibao", "refresh_keeps_refresh_token", "EK-REFRESH-ROTATES", "fail"),
+    ("ekuaibao", "refresh_after_expiry", "EK-REFRESH-EXPIRED-REJECTED", "fail"),
+    ("ekuaibao", "old_refresh_accepted", "EK-OLD-REFRESH-REJECTED", "warning"),
+    ("ekuaibao", "flat_body", "EK-GET-TOKEN-RESPONSE", "fail"),
+    ("generic", "code_reusable", "GN-CODE-SINGLE-USE", "fail"),
+    ("generic", "state_dropped", "GN-STATE-ECHOED", "fail"),
+    ("generic", "no_store_missing", "GN-NO-STORE", "fail"),
+    ("generic", "unknown_client_invalid_request", "GN-UNKNOWN-CLIENT", "fail"),
+    ("generic", "error_status_200", "GN-ERROR-STATUS", "fail"),
+    ("generic", "redirect_uri_not_compared", "GN-REDIRECT-URI-MATCH", "fail"),
+    ("generic", "implicit_in_query", "GN-IMPLICIT-RESPONSE", "fail"),
+    ("generic", "garbage_refresh_accepted", "GN-BAD-REFRESH", "fail"),
+    ("generic", "no_token_type", "GN-PASSWORD-RESPONSE", "fail"),
+    ("generic", "unknown_grant_invalid_request", "GN-UNSUPPORTED-GRANT", "fail"),
+    ("generic", "scope_widened_on_refresh", "GN-REFRESH-SCOPE-NOT-WIDENED", "fail"),
+]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_reference_server_passes_every_requirement(harness: Harness, profile: str) -> None:
+    verdicts = harness.run(profile)
+    assert {rid: (v.status, v.reason) for rid, v in verdicts.items() if v.status != "pass"} == {}
+
+
+@pytest.mark.parametrize(("profile", "fault", "requirement", "expected"), MUTANTS, ids=lambda v: str(v))
+def test_mutant_is_caught(harness: Harness, profile: str, fault: str, requirement: str, expected: str) -> None:
+    verdicts = harness.run(profile, {fault})
+    verdict = verdicts[requirement]
+    assert verdict.status == expected, f"{requirement}: {verdict.status} {verdict.reason}"
+    assert verdict.violation is not None
+    assert verdict.violation.requirement.id == requirement
+    assert verdict.violation.exchanges, "a violation carries the exchanges that show it"
+    assert not [v for v in verdicts.values() if v.status == "error"]
+
+
+def test_every_fault_has_a_mutant_test(reference) -> None:
+    listed = {(p, f) for p, f, _, _ in MUTANTS}
+    known = {(p, f) for p, state in reference.states.items() for f in state.known_faults}
+    assert known - listed == set()
+
+
+def test_advisory_requirements_fail_only_under_strict_levels(harness: Harness) -> None:
+    """A SHOULD of the document fails under --strict-levels; advice from an RFC never does."""
+    verdicts = harness.run("ekuaibao", {"old_refresh_accepted"}, only={"EK-OLD-REFRESH-REJECTED"}, strict=True)
+    assert verdicts["EK-OLD-REFRESH-REJECTED"].status == "warning"
