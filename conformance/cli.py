@@ -1,0 +1,119 @@
+"""`oauth2-conformance`: run the suite, serve a reference server, list profiles, render and diff reports."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+from .errors import SuiteError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="oauth2-conformance", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the suite (pytest underneath); extra arguments go to pytest")
+    run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="e.g. --target=URL --profile=yixin")
+
+    serve = sub.add_parser("serve", help="run reference servers on 127.0.0.1 (a mock for client developers)")
+    serve.add_argument("--profile", action="append", help="profile to serve (repeatable; default: all)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--fault", action="append", default=[], metavar="PROFILE:FAULT", help="switch a fault on")
+
+    sub.add_parser("profiles", help="list the profiles and their requirement counts")
+
+    report = sub.add_parser("report", help="re-render summary.html of a run directory")
+    report.add_argument("run_dir")
+
+    diff = sub.add_parser("diff", help="requirements that regressed or improved between two runs")
+    diff.add_argument("run_a")
+    diff.add_argument("run_b")
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["run"]:  # everything after `run` belongs to pytest, flags included
+        args = argparse.Namespace(command="run", pytest_args=argv[1:])
+    else:
+        args = parser.parse_args(argv)
+    try:
+        return int(_dispatch(args))
+    except SuiteError as exc:
+        print(f"oauth2-conformance: {exc}", file=sys.stderr)
+        return 4
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "run":
+        import pytest
+
+        extra = [a for a in args.pytest_args if a != "--"]
+        return int(pytest.main(["--conformance", "-p", "no:cacheprovider", *extra]))
+    if args.command == "serve":
+        return _serve(args.profile, args.port, args.fault)
+    if args.command == "profiles":
+        return _profiles()
+    if args.command == "report":
+        from .report import render_html
+
+        print(render_html(args.run_dir))
+        return 0
+    if args.command == "diff":
+        from .report import diff_runs
+
+        return diff_runs(args.run_a, args.run_b, sys.stdout)
+    raise AssertionError(args.command)
+
+
+def _serve(profiles: list[str] | None, port: int, faults: list[str]) -> int:
+    from .servers import PROFILES, ReferenceServer, reference_config
+
+    names = [n for item in (profiles or []) for n in item.split(",") if n] or list(PROFILES)
+    unknown = [n for n in names if n not in PROFILES]
+    if unknown:
+        raise SuiteError(f"unknown profile {unknown[0]!r}; known profiles: {', '.join(PROFILES)}")
+    server = ReferenceServer(names, port=port)
+    try:
+        server.start()
+    except OSError as exc:
+        raise SuiteError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}); pick another --port") from None
+    for spec in faults:
+        profile, _, fault = spec.partition(":")
+        try:
+            server.states[profile].set_faults(server.states[profile].faults | {fault})
+        except KeyError as exc:
+            server.stop()
+            raise SuiteError(f"--fault {spec!r}: {exc.args[0] if exc.args else 'unknown profile'}") from None
+    for name in names:
+        config = reference_config(name, server.url(name))
+        print(f"{name}: {server.url(name)}  (client {config['client_id']} / {config['client_secret']}, "
+              f"user {config['username']} / {config['password']}; fresh code: GET {config['code_url']})")
+    print("Ctrl-C to stop.", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        server.stop()
+
+
+def _profiles() -> int:
+    from .spec import load_profiles
+
+    print(f"{'profile':<12} {'document':<28} {'MUST':>5} {'SHOULD':>7} {'MAY':>4} {'advisory':>9}")
+    for profile in load_profiles().values():
+        levels = {level: 0 for level in ("MUST", "SHOULD", "MAY")}
+        advisory = 0
+        for r in profile.requirements:
+            levels[r.level] += 1
+            advisory += r.advisory
+        print(
+            f"{profile.name:<12} {profile.document:<28} {levels['MUST']:>5} {levels['SHOULD']:>7} "
+            f"{levels['MAY']:>4} {advisory:>9}"
+        )
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
