@@ -77,6 +77,9 @@ def pytest_configure(config: pytest.Config) -> None:
         plan.faults.setdefault(profile, set()).add(fault)
     runtime = Runtime(plan, attach=_attach)
     config.stash[RUNTIME] = runtime
+    from .report.plugin import ReportPlugin
+
+    config.pluginmanager.register(ReportPlugin(runtime, config), "oauth2-conformance-report")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
