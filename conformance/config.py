@@ -47,6 +47,7 @@ class TargetConfig:
     max_body: int = 1_000_000
     ca_bundle: str | None = None
     insecure: bool = False
+    examples: int | str | None = None  # Hypothesis examples per property: quick, thorough or a number
 
     def secrets(self) -> tuple[str, ...]:
         values = [getattr(self, key) for key in SECRET_KEYS]

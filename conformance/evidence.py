@@ -23,8 +23,8 @@ SECRET_NAMES = re.compile(
 )
 # key=value in a query, form or fragment, and "key": "value" in JSON; never prose like "key: value".
 _KV = re.compile(
-    r"(?:(?<![\w\-])(?P<key>[A-Za-z_]\w*)(?P<sep>=)(?P<value>[^&#\s\"']+))"
-    r"|(?:\"(?P<jkey>[A-Za-z_]\w*)\"(?P<jsep>\s*:\s*\")(?P<jvalue>[^\"]+))"
+    r"(?:(?<![\w\-])(?P<key>[A-Za-z_]\w*)(?P<sep>=)(?P<value>[^&#\s\"'\\]+))"
+    r"|(?:(?P<q>\\?\")(?P<jkey>[A-Za-z_]\w*)\\?\"(?P<jsep>\s*:\s*\\?\")(?P<jvalue>[^\"\\]+))"
 )
 
 
@@ -63,7 +63,7 @@ class Masker:
         if match["key"] is not None:
             key, sep, value, quote_ = match["key"], match["sep"], match["value"], ""
         else:
-            key, sep, value, quote_ = match["jkey"], match["jsep"], match["jvalue"], '"'
+            key, sep, value, quote_ = match["jkey"], match["jsep"], match["jvalue"], match["q"]
         if SECRET_NAMES.match(key) and not value.startswith("‹"):
             return f"{quote_}{key}{quote_}{sep}‹{key.lower()}›"
         return match.group(0)

@@ -22,6 +22,7 @@ TARGET_CONFIG = "--target-config"
 CONFORMANCE = "--conformance"
 STRICT = "--strict-levels"
 FAULT = "--reference-fault"
+EXAMPLES_OPT = "--examples"
 RUNTIME = pytest.StashKey[Runtime]()
 
 
@@ -43,6 +44,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(TARGET_CONFIG, metavar="FILE", help="target config YAML (client credentials, code_command, ...)")
     group.addoption(CONFORMANCE, action="store_true", help="run the conformance suite (implied by the options above)")
     group.addoption(STRICT, action="store_true", help="SHOULD violations fail instead of warning")
+    group.addoption(
+        EXAMPLES_OPT,
+        metavar="quick|thorough|N",
+        help="Hypothesis examples per property (default quick; thorough for certification)",
+    )
     group.addoption(
         FAULT,
         action="append",
@@ -67,6 +73,8 @@ def pytest_configure(config: pytest.Config) -> None:
             config.getoption(PROFILE),
             config.getoption(TARGET_CONFIG),
             bool(config.getoption(STRICT)),
+            config.getoption(EXAMPLES_OPT),
+            _hypothesis_seed(config),
         )
     except SuiteError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -80,6 +88,20 @@ def pytest_configure(config: pytest.Config) -> None:
     from .report.plugin import ReportPlugin
 
     config.pluginmanager.register(ReportPlugin(runtime, config), "oauth2-conformance-report")
+
+
+def _hypothesis_seed(config: pytest.Config) -> int | None:
+    """`--hypothesis-seed` (Hypothesis's own option) replays a run; otherwise the run picks one."""
+    try:
+        value = config.getoption("hypothesis_seed")
+    except ValueError:
+        return None
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise pytest.UsageError(f"--hypothesis-seed must be an integer, got {value!r}") from None
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -104,7 +126,11 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         return None
     plan = runtime.plan
     target = plan.target or "embedded reference servers"
-    return [f"oauth2-conformance: target {target}; profiles {', '.join(p.name for p in plan.profiles)}"]
+    return [
+        f"oauth2-conformance: target {target}; profiles {', '.join(p.name for p in plan.profiles)}",
+        f"oauth2-conformance: {plan.examples} examples per property; "
+        f"hypothesis seed {plan.seed} (replay with --hypothesis-seed={plan.seed})",
+    ]
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:

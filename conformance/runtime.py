@@ -6,6 +6,7 @@ With no --target the run certifies the embedded reference servers, started on fi
 from __future__ import annotations
 
 import dataclasses
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,10 +17,26 @@ from .client import TargetClient
 from .config import TargetConfig
 from .errors import ConfigError, TargetError
 from .evidence import Masker
+from .properties.runner import EXAMPLES
 from .servers import ReferenceServer, reference_config
 from .session import ProfileSession
 from .spec import Profile, load_profiles
 from .validation import ResponseValidator
+
+
+def resolve_examples(value: int | str | None) -> int:
+    """`quick` (the default), `thorough` (for certification) or a positive number."""
+    if value is None:
+        return EXAMPLES["quick"]
+    if isinstance(value, str) and value in EXAMPLES:
+        return EXAMPLES[value]
+    try:
+        count = int(value)
+    except (TypeError, ValueError):
+        count = 0
+    if count < 1:
+        raise ConfigError(f"examples must be quick, thorough or a positive number, got {value!r}")
+    return count
 
 
 @dataclass
@@ -31,6 +48,8 @@ class Plan:
     config: TargetConfig | None
     strict: bool = False
     faults: dict[str, set[str]] = field(default_factory=dict)
+    examples: int = EXAMPLES["quick"]
+    seed: int = 0
 
     @property
     def profiles_by_name(self) -> dict[str, Profile]:
@@ -38,7 +57,13 @@ class Plan:
 
     @classmethod
     def from_options(
-        cls, target: str | None, profiles: list[str] | None, config_path: str | None, strict: bool = False
+        cls,
+        target: str | None,
+        profiles: list[str] | None,
+        config_path: str | None,
+        strict: bool = False,
+        examples: str | None = None,
+        seed: int | None = None,
     ) -> Plan:
         known = load_profiles()
         config = config_module.load(config_path) if config_path else None
@@ -61,7 +86,9 @@ class Plan:
             raise ConfigError(f"unknown profile {unknown[0]!r}; known profiles: {', '.join(known)} (or all)")
         if target is not None and config is None and len(names) > 1:
             raise ConfigError("--target needs one profile: add --profile=NAME (known: " + ", ".join(known) + ")")
-        return cls([known[n] for n in names], target, config, strict)
+        count = resolve_examples(examples if examples is not None else (config.examples if config else None))
+        run_seed = seed if seed is not None else random.getrandbits(32)
+        return cls([known[n] for n in names], target, config, strict, examples=count, seed=run_seed)
 
 
 @dataclass
@@ -83,10 +110,9 @@ class Runtime:
         if profile.name not in self.sessions:
             base_url, config = self._target_for(profile)
             client = TargetClient(config)
-            self.sessions[profile.name] = (
-                ProfileSession(profile, config, base_url, client, self.masker),
-                ResponseValidator(profile, base_url),
-            )
+            session = ProfileSession(profile, config, base_url, client, self.masker)
+            session.examples, session.seed = self.plan.examples, self.plan.seed
+            self.sessions[profile.name] = (session, ResponseValidator(profile, base_url))
         return self.sessions[profile.name]
 
     def _target_for(self, profile: Profile) -> tuple[str, TargetConfig]:

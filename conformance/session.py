@@ -50,6 +50,8 @@ class ProfileSession:
         self.client = client
         self.masker = masker
         self.clock_offset = 0.0  # how far the suite has moved the target's clock (clock_url)
+        self.examples = 8  # Hypothesis examples per property (quick); `thorough` raises it
+        self.seed = 0  # the run's Hypothesis seed
         for secret in config.secrets():
             masker.register(secret, "secret")
             for name, transform in _TRANSFORMS.items():
@@ -96,6 +98,21 @@ class ProfileSession:
                 body_kind = param.location
                 body[name] = value if body_kind == "json" else str(value)
         path = re.sub(r"\{[^}]+\}", "", path)
+        reply = self._send(flow, method, path, query, body, body_kind, raw_body)
+        for role in flow.issues:  # learn every secret the answer carries, so it is masked everywhere
+            self.issued(reply, flow, role)
+        return reply
+
+    def _send(
+        self,
+        flow: Flow,
+        method: str | None,
+        path: str,
+        query: dict[str, str],
+        body: dict[str, Any],
+        body_kind: str | None,
+        raw_body: tuple[str, bytes] | None,
+    ) -> Reply:
         if raw_body is not None:
             return self.client.send(
                 method or flow.operation.method,

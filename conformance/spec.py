@@ -88,6 +88,7 @@ class ErrorDialect:
     code: str | None
     status: tuple[int, ...]
     codes: Mapping[str, int | str]
+    situations: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,7 @@ def _build(path: Path, raw: dict[str, Any]) -> Profile:
             code=err.get("code"),
             status=tuple(err.get("status") or ()),
             codes=dict(err.get("codes") or {}),
+            situations={k: tuple(v) for k, v in (err.get("situations") or {}).items()},
         )
         if err
         else None

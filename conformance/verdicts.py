@@ -34,16 +34,34 @@ def decide(
 ) -> Verdict:
     """Run the requirement's check once. A MUST violation fails; a SHOULD/MAY one, or any
     violation of an advisory (RFC-only) requirement, is a warning unless `strict`."""
-    session.client.log = log = EvidenceLog()
+    session.client.log = EvidenceLog()
     check = REGISTRY[requirement.check]
+    mask = session.masker.mask
     try:
-        check(CheckContext(session, validator, requirement))
+        try:
+            check(CheckContext(session, validator, requirement))
+        except BaseExceptionGroup as group:  # Hypothesis found several distinct failures
+            raise _first(group) from None
     except (MissingPrerequisite, PreconditionFailed) as exc:
-        return Verdict(requirement, "not run", session.masker.mask(str(exc)), log)
+        return Verdict(requirement, "not run", mask(str(exc)), session.client.log)
     except SuiteError as exc:
-        return Verdict(requirement, "error", session.masker.mask(str(exc)), log, error=exc)
+        return Verdict(requirement, "error", mask(str(exc)), session.client.log, error=exc)
     except Violation as exc:
         lenient = requirement.advisory or (requirement.level != "MUST" and not strict)
         status = "warning" if lenient else "fail"
-        return Verdict(requirement, status, session.masker.mask(exc.message), log, violation=exc)
-    return Verdict(requirement, "pass", "", log)
+        return Verdict(requirement, status, mask(exc.message), session.client.log, violation=exc)
+    # A property replaces the log per example; the session's log is the last one.
+    return Verdict(requirement, "pass", "", session.client.log)
+
+
+def _first(group: BaseExceptionGroup) -> BaseException:
+    """The first violation (or else the first error) of an exception group."""
+    leaves: list[BaseException] = []
+    stack: list[BaseException] = [group]
+    while stack:
+        exc = stack.pop(0)
+        if isinstance(exc, BaseExceptionGroup):
+            stack[:0] = list(exc.exceptions)
+        else:
+            leaves.append(exc)
+    return next((e for e in leaves if isinstance(e, Violation)), leaves[0])

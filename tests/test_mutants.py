@@ -62,6 +62,23 @@ MUTANTS: list[tuple[str, str, str, str]] = [
     ("generic", "no_token_type", "GN-PASSWORD-RESPONSE", "fail"),
     ("generic", "unknown_grant_invalid_request", "GN-UNSUPPORTED-GRANT", "fail"),
     ("generic", "scope_widened_on_refresh", "GN-REFRESH-SCOPE-NOT-WIDENED", "fail"),
+    # The same faults, seen by the Hypothesis properties that generalise the single checks.
+    ("ekuaibao", "crash_on_non_numeric", "EK-CUSTOM-EXPIRY-CLAMPED", "fail"),
+    ("ekuaibao", "unclamped", "EK-REFRESH-CUSTOM-CLAMPED", "fail"),
+    ("ekuaibao", "empty_expire_date_accepted", "EK-REFRESH-CUSTOM-EMPTY", "fail"),
+    ("ekuaibao", "refresh_no_rotate", "EK-REFRESH-CUSTOM-ROTATES", "fail"),
+    ("ekuaibao", "power_code_optional", "EK-MALFORMED-REFUSED", "fail"),
+    ("ekuaibao", "power_code_optional", "EK-GET-TOKEN-POWERCODE-REQUIRED", "fail"),
+    ("ekuaibao", "refresh_ignores_access_token", "EK-MALFORMED-REFRESH-REFUSED", "fail"),
+    ("yixin", "wrong_error_code", "YX-ERRORS-EXCHANGE", "fail"),
+    ("yixin", "crash_on_missing", "YX-ERRORS-REFRESH", "fail"),
+    ("yixin", "unknown_client_accepted", "YX-ERRORS-REFRESH", "fail"),
+    ("everydo", "crash_on_missing", "EV-MALFORMED-REFUSED", "fail"),
+    ("everydo", "wrong_password_accepted", "EV-MALFORMED-REFUSED", "fail"),
+    ("usercenter", "missing_username_accepted", "UC-MALFORMED-REFUSED", "fail"),
+    ("generic", "unknown_grant_invalid_request", "GN-ERRORS-PASSWORD", "fail"),
+    ("generic", "garbage_refresh_accepted", "GN-ERRORS-REFRESH", "fail"),
+    ("generic", "error_status_200", "GN-ERRORS-EXCHANGE", "fail"),
 ]
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import MissingPrerequisite, PreconditionFailed
 from .base import CheckContext, check
-from .lifecycle import _role_param
+from .lifecycle import role_param
 
 TEN_YEARS = 10 * 365 * 86400
 TOLERANCE_S = 600  # clocks of the suite and the target may differ this much
@@ -63,37 +63,10 @@ def expiry_default(ctx: CheckContext) -> None:
 @check("expire_days_empty_rejected")
 def expire_days_empty_rejected(ctx: CheckContext) -> None:
     flow = ctx.flow
-    param = _role_param(flow, "expire_days")
+    param = role_param(flow, "expire_days")
     for value in ("", "null"):
         reply = ctx.session.call(flow, {param: value})
         ctx.expect_error(reply, (), f"{flow.title} with {param}={value!r}")
-
-
-@check("expiry_clamped")
-def expiry_clamped(ctx: CheckContext) -> None:
-    """A custom expiry is now + days, but never beyond the feature's own expiry."""
-    flow = ctx.flow
-    param = _role_param(flow, "expire_days")
-    sent_at = ctx.session.now()
-    reply = ctx.session.call(flow, {param: "1"})
-    ctx.succeed(reply, step=f"{flow.name} with {param}=1")
-    one_day = lifetime_seconds(ctx, expiry_value(ctx, reply), sent_at)
-    if abs(one_day - 86400) > TOLERANCE_S:
-        raise ctx.fail(f"{flow.title}: {param}=1 must expire in one day, the answer states {one_day:.0f} s")
-    huge = 1_000_000
-    sent_at = ctx.session.now()
-    reply = ctx.session.call(flow, {param: str(huge)})
-    outcome = ctx.outcome(reply)
-    if not outcome.success:
-        return  # refusing an out-of-range number of days is also what the document allows
-    lifetime = lifetime_seconds(ctx, expiry_value(ctx, reply), sent_at)
-    feature = ctx.session.config.feature_expiry_ms
-    if feature is not None:
-        expected = feature / 1000 - sent_at
-        if abs(lifetime - expected) > TOLERANCE_S:
-            raise ctx.fail(f"{flow.title}: {param}={huge} must be clamped to the feature expiry {feature}")
-    elif lifetime >= huge * 86400 - TOLERANCE_S:
-        raise ctx.fail(f"{flow.title}: {param}={huge} days was not clamped to the feature's expiry")
 
 
 def _advance(ctx: CheckContext, seconds: float) -> None:
@@ -115,7 +88,7 @@ def _advance(ctx: CheckContext, seconds: float) -> None:
 @check("code_expires")
 def code_expires(ctx: CheckContext) -> None:
     flow = ctx.flow
-    param = _role_param(flow, "code")
+    param = role_param(flow, "code")
     lifetime = float(ctx.option("seconds"))
     early, late = ctx.session.new_code(), ctx.session.new_code()
     _advance(ctx, max(lifetime - 60, 0))

@@ -1,4 +1,4 @@
-"""Checks on sequences: codes work once, refresh tokens rotate or work once, destroy revokes."""
+"""Checks on sequences that need no generated examples (the properties package has the rest)."""
 
 from __future__ import annotations
 
@@ -8,75 +8,11 @@ from ..spec import Flow
 from .base import CheckContext, check
 
 
-def _role_param(flow: Flow, role: str) -> str:
+def role_param(flow: Flow, role: str) -> str:
     for name in flow.params:
         if flow.operation.params[name].role == role:
             return name
     raise PreconditionFailed(f"{flow.name} sends no parameter with role {role}")
-
-
-@check("code_single_use")
-def code_single_use(ctx: CheckContext) -> None:
-    flow = ctx.flow
-    param = _role_param(flow, "code")
-    code = ctx.session.new_code()
-    ctx.succeed(ctx.session.call(flow, {param: code}), step="the first exchange of a fresh code")
-    again = ctx.session.call(flow, {param: code})
-    ctx.expect_error(again, ctx.option("expect_error", ()), "exchanging the same code a second time")
-
-
-def _refresh(ctx: CheckContext, tokens: Tokens) -> Tokens:
-    flow = ctx.flow
-    reply = ctx.session.call(flow, tokens=tokens)
-    ctx.succeed(reply, step="a refresh with fresh tokens")
-    return Tokens(
-        ctx.session.issued(reply, flow, "access_token"),
-        ctx.session.issued(reply, flow, "refresh_token"),
-        reply,
-    )
-
-
-@check("refresh_single_use")
-def refresh_single_use(ctx: CheckContext) -> None:
-    tokens = ctx.tokens()
-    _refresh(ctx, tokens)
-    again = ctx.session.call(ctx.flow, tokens=tokens)
-    ctx.expect_error(again, ctx.option("expect_error", ()), "a second refresh with the same refresh token")
-
-
-@check("refresh_rotates")
-def refresh_rotates(ctx: CheckContext) -> None:
-    old = ctx.tokens()
-    new = _refresh(ctx, old)
-    for role in ("access_token", "refresh_token"):
-        if getattr(new, role) is None:
-            raise ctx.fail(f"the refresh answer carries no {role}")
-        if getattr(new, role) == getattr(old, role):
-            raise ctx.fail(f"after a refresh the {role} must change, but the same value came back")
-
-
-@check("destroy_revokes")
-def destroy_revokes(ctx: CheckContext) -> None:
-    """After destroying token A, every flow that checks a token refuses A and still accepts B."""
-    session = ctx.session
-    probes = [
-        f
-        for f in session.profile.flows.values()
-        if f.name != ctx.flow.name
-        and not f.issues
-        and any(f.operation.params[n].role == "access_token" for n in f.params)
-    ]
-    if not probes:
-        raise PreconditionFailed("the profile has no flow that checks an access token")
-    doomed, kept = ctx.tokens(), ctx.tokens()
-    for probe in probes:
-        ctx.succeed(session.call(probe, tokens=doomed), probe, step=f"{probe.name} before the destroy")
-    ctx.succeed(session.call(ctx.flow, tokens=doomed), step="destroying a live token")
-    for probe in probes:
-        ctx.expect_error(session.call(probe, tokens=doomed), (), f"{probe.name} with a destroyed token", probe)
-        reply = session.call(probe, tokens=kept)
-        if not ctx.outcome(reply, probe).success:
-            raise ctx.fail(f"{probe.name} refused another, live token after an unrelated destroy")
 
 
 @check("refresh_scope_not_widened")

@@ -6,7 +6,7 @@ import secrets
 
 from ..errors import PreconditionFailed
 from .base import CheckContext, check
-from .lifecycle import _role_param
+from .lifecycle import role_param
 
 
 def _bogus(kind: str) -> str:
@@ -16,7 +16,7 @@ def _bogus(kind: str) -> str:
 @check("unknown_client")
 def unknown_client(ctx: CheckContext) -> None:
     flow = ctx.flow
-    param = _role_param(flow, "client_id")
+    param = role_param(flow, "client_id")
     reply = ctx.session.call(flow, {param: _bogus("client")})
     ctx.expect_error(reply, ctx.option("expect_error", ()), f"{flow.title} with an unknown {param}")
 
@@ -25,7 +25,7 @@ def unknown_client(ctx: CheckContext) -> None:
 def bad_credential(ctx: CheckContext) -> None:
     flow = ctx.flow
     role = ctx.option("role")
-    param = _role_param(flow, role)
+    param = role_param(flow, role)
     reply = ctx.session.call(flow, {param: _bogus(role)})
     ctx.expect_error(reply, ctx.option("expect_error", ()), f"{flow.title} with a made-up {param}")
 
@@ -42,7 +42,7 @@ def unsupported_grant_type(ctx: CheckContext) -> None:
 @check("error_status")
 def error_status(ctx: CheckContext) -> None:
     flow = ctx.flow
-    param = _role_param(flow, "code") if "code" in flow.required else _role_param(flow, "client_id")
+    param = role_param(flow, "code") if "code" in flow.required else role_param(flow, "client_id")
     reply = ctx.session.call(flow, {param: _bogus(param)})
     outcome = ctx.outcome(reply)
     if outcome.success:
@@ -65,7 +65,7 @@ def malformed_body(ctx: CheckContext) -> None:
 @check("redirect_uri_mismatch")
 def redirect_uri_mismatch(ctx: CheckContext) -> None:
     flow = ctx.flow
-    param = _role_param(flow, "redirect_uri")
+    param = role_param(flow, "redirect_uri")
     registered = ctx.session.config.redirect_uri or ""
     reply = ctx.session.call(flow, {param: registered.rstrip("/") + "/elsewhere"})
     ctx.expect_error(

@@ -36,6 +36,8 @@ FAULTS = {
     "old_refresh_accepted": "the old refreshToken still works after a refresh (lines 100, 140)",
     "flat_body": "the response lacks the {value: ...} envelope (lines 34-41)",
     "crash_on_non_numeric": "a non-numeric expireDate gets a 500 HTML page (line 56)",
+    "power_code_optional": "a request without powerCode is served (lines 24, 96: 必填)",
+    "refresh_ignores_access_token": "a refresh checks only refreshToken, any accessToken passes (line 94)",
 }
 
 
@@ -118,6 +120,8 @@ def build(state: ServerState) -> Starlette:
     def refresh(request: Request, expire_ms: int | None) -> Response:
         access, refresh = required(request, "accessToken"), required(request, "refreshToken")
         refresh_grant = state.lookup("refresh_token", refresh)
+        if refresh_grant is not None and state.fault("refresh_ignores_access_token"):
+            access = refresh_grant.data["access"][-1]
         if refresh_grant is None or access not in refresh_grant.data["access"]:
             raise ApiError("invalid_token", "accessToken and refreshToken are not a live pair")
         access_grant = state.grants.get(access)
@@ -144,7 +148,8 @@ def build(state: ServerState) -> Starlette:
     def endpoint(kind: str) -> Callable[[Request], Awaitable[Response]]:
         async def handle(request: Request) -> Response:
             try:
-                required(request, "powerCode")
+                if not state.fault("power_code_optional"):
+                    required(request, "powerCode")
                 if kind == "auth":
                     use_verify_code(request)
                     return issue(default_expiry())

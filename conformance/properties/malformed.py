@@ -1,0 +1,118 @@
+"""Bad requests get exactly the documented error: each example breaks one thing of a valid request
+(a required parameter missing or empty, a made-up credential, an unknown grant type, the wrong
+HTTP method) and the answer must be the error the spec's `situations` name, in the documented
+envelope and status; never a success, never a 5xx."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hypothesis import strategies as st
+
+from ..checks.base import CheckContext, check
+from ..session import OMIT
+from ..spec import Flow
+from .runner import run_property
+
+# Which situation a made-up value of a role is, in the spec's `error.situations`.
+BAD_ROLE = {
+    "client_id": "unknown_client",
+    "client_secret": "wrong_secret",
+    "code": "bad_code",
+    "refresh_token": "bad_refresh_token",
+    "access_token": "bad_access_token",
+    "password": "wrong_password",
+}
+GARBAGE = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=40).map(
+    lambda s: "x" + s
+)
+
+
+@dataclass(frozen=True)
+class Breakage:
+    kind: str  # missing | empty | garbage | grant_type | method
+    param: str = ""
+    value: str = ""
+
+    def describe(self) -> str:
+        if self.kind == "method":
+            return f"sent with HTTP {self.value}"
+        if self.kind in {"missing", "empty"}:
+            return f"{self.param} {self.kind}"
+        return f"{self.param}={self.value!r}"
+
+
+def every_breakage(flow: Flow, documented_methods: set[str]) -> list[Breakage]:
+    """One of each kind, so every documented situation is tried whatever the seed."""
+    cases = [Breakage(kind, name) for name in flow.required for kind in ("missing", "empty")]
+    cases += [Breakage("garbage", n, "xbogus-value") for n in flow.params if _breakable(flow, n)]
+    if "grant_type" in flow.values:
+        cases.append(Breakage("grant_type", "grant_type", "xunknown_grant"))
+    cases += [Breakage("method", value=m) for m in _undocumented(documented_methods)][:1]
+    return cases
+
+
+def _breakable(flow: Flow, name: str) -> bool:
+    return flow.operation.params[name].role in BAD_ROLE and name not in flow.values
+
+
+def _undocumented(documented_methods: set[str]) -> list[str]:
+    return [m for m in ("GET", "POST", "PUT", "DELETE") if m not in documented_methods]
+
+
+def breakages(flow: Flow, documented_methods: set[str]) -> st.SearchStrategy[Breakage]:
+    options: list[st.SearchStrategy[Breakage]] = []
+    required = list(flow.required)
+    if required:
+        options.append(st.builds(Breakage, st.sampled_from(("missing", "empty")), st.sampled_from(required)))
+    roles = [n for n in flow.params if _breakable(flow, n)]
+    if roles:
+        options.append(st.builds(Breakage, st.just("garbage"), st.sampled_from(roles), GARBAGE))
+    if "grant_type" in flow.values:
+        options.append(st.builds(Breakage, st.just("grant_type"), st.just("grant_type"), GARBAGE))
+    undocumented = _undocumented(documented_methods)
+    if undocumented:
+        options.append(st.builds(Breakage, st.just("method"), value=st.sampled_from(undocumented)))
+    return st.one_of(options)
+
+
+def expected_codes(ctx: CheckContext, flow: Flow, breakage: Breakage) -> tuple[str, ...]:
+    error = ctx.session.profile.error
+    if error is None or not error.code:
+        return ()
+    situations = error.situations
+    if breakage.kind in {"missing", "empty"}:
+        role = flow.operation.params[breakage.param].role or ""
+        extra = situations.get(BAD_ROLE.get(role, ""), ()) if breakage.kind == "empty" else ()
+        return tuple(dict.fromkeys((*flow.missing_codes(breakage.param), *extra)))
+    if breakage.kind == "garbage":
+        role = flow.operation.params[breakage.param].role or ""
+        return situations.get(BAD_ROLE[role], tuple(error.codes))
+    if breakage.kind == "grant_type":
+        return situations.get("unsupported_grant_type", tuple(error.codes))
+    return ()  # a wrong method is not in any error table: any refusal will do
+
+
+@check("malformed_requests")
+def malformed_requests(ctx: CheckContext) -> None:
+    flow = ctx.flow
+
+    def refused(breakage: Breakage) -> None:
+        what = f"{flow.title} with {breakage.describe()}"
+        if breakage.kind == "method":
+            reply = ctx.session.call(flow, method=breakage.value)
+            outcome = ctx.outcome(reply)
+            if reply.status >= 500 or outcome.success:
+                raise ctx.fail(f"{what}: expected a refusal, got {outcome.describe(reply)}")
+            return
+        value = {"missing": OMIT, "empty": ""}.get(breakage.kind, breakage.value)
+        overrides = {breakage.param: value}
+        if breakage.kind == "garbage":  # every parameter carrying that credential (md5 and sha, say)
+            role = flow.operation.params[breakage.param].role
+            overrides = {n: value for n in flow.params if flow.operation.params[n].role == role}
+        reply = ctx.session.call(flow, overrides)
+        ctx.expect_error(reply, expected_codes(ctx, flow, breakage), what)
+
+    paths = ctx.session.profile.raw.get("paths", {})
+    documented = {m.upper() for m in paths.get(flow.operation.path, {})}
+    run_property(ctx, breakages(flow, documented), refused, every_breakage(flow, documented))

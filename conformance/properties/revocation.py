@@ -1,0 +1,37 @@
+"""Destroy revokes exactly the destroyed token (UserCenter /oauth/destoryToken, line 254-264)."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from ..checks.base import CheckContext, check
+from ..errors import PreconditionFailed
+from .runner import run_property
+
+
+@check("destroy_revokes")
+def destroy_revokes(ctx: CheckContext) -> None:
+    session = ctx.session
+    probes = [
+        f
+        for f in session.profile.flows.values()
+        if f.name != ctx.flow.name
+        and not f.issues
+        and any(f.operation.params[n].role == "access_token" for n in f.params)
+    ]
+    if not probes:
+        raise PreconditionFailed("the profile has no flow that checks an access token")
+
+    def destroy_one(count: int, index: int) -> None:
+        live = [ctx.tokens() for _ in range(count)]
+        doomed = live.pop(index % count)
+        ctx.succeed(session.call(ctx.flow, tokens=doomed), step="destroying a live token")
+        for probe in probes:
+            ctx.expect_error(session.call(probe, tokens=doomed), (), f"{probe.name} with the destroyed token", probe)
+            for n, kept in enumerate(live, start=1):
+                if not ctx.outcome(session.call(probe, tokens=kept), probe).success:
+                    raise ctx.fail(f"{probe.name} refused live token #{n} after another token was destroyed")
+
+    run_property(
+        ctx, st.tuples(st.integers(2, 4), st.integers(0, 3)), lambda t: destroy_one(*t), explicit=[(2, 0), (3, 1)]
+    )
