@@ -79,6 +79,14 @@ MUTANTS: list[tuple[str, str, str, str]] = [
     ("generic", "unknown_grant_invalid_request", "GN-ERRORS-PASSWORD", "fail"),
     ("generic", "garbage_refresh_accepted", "GN-ERRORS-REFRESH", "fail"),
     ("generic", "error_status_200", "GN-ERRORS-EXCHANGE", "fail"),
+    # The stateful lifecycle model of each profile.
+    ("yixin", "code_reusable", "YX-LIFECYCLE", "fail"),
+    ("everydo", "refresh_reusable", "EV-LIFECYCLE", "fail"),
+    ("usercenter", "destroy_noop", "UC-LIFECYCLE", "fail"),
+    ("usercenter", "destroy_revokes_all", "UC-LIFECYCLE", "fail"),
+    ("ekuaibao", "verify_code_reusable", "EK-LIFECYCLE", "fail"),
+    ("ekuaibao", "refresh_keeps_refresh_token", "EK-LIFECYCLE", "fail"),
+    ("generic", "code_reusable", "GN-LIFECYCLE", "fail"),
 ]
 
 

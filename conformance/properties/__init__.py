@@ -3,6 +3,6 @@ rotate, expiry is clamped, destroy revokes, errors have one right code), as regi
 
 from __future__ import annotations
 
-from . import expiry, malformed, revocation, rotation, single_use
+from . import expiry, machine, malformed, revocation, rotation, single_use
 
-__all__ = ["expiry", "malformed", "revocation", "rotation", "single_use"]
+__all__ = ["expiry", "machine", "malformed", "revocation", "rotation", "single_use"]

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, Phase, example, given, seed, settings
 from hypothesis import strategies as st
 
 from ..checks.base import CheckContext
+from ..errors import PreconditionFailed
 from ..evidence import EvidenceLog
 
 T = TypeVar("T")
@@ -34,21 +35,29 @@ def run_property(
     found never depends on the seed; the generated ones add variety on top.
     """
     session = ctx.session
+    undecided: list[PreconditionFailed] = []
 
-    @seed(session.seed)
-    @settings(
+    @given(strategy)
+    def prop(example: T) -> None:
+        if undecided:
+            return  # a step the property needs does not work: no use trying more examples
+        session.client.log = EvidenceLog()
+        try:
+            body(example)
+        except PreconditionFailed as exc:  # not a failure to shrink: the requirement is undecided
+            undecided.append(exc)
+
+    for case in reversed(list(explicit)):
+        prop = example(case)(prop)
+    prop = settings(
         max_examples=session.examples,
         deadline=None,
         database=None,
         print_blob=True,
         suppress_health_check=list(HealthCheck),
         phases=(Phase.explicit, Phase.generate, Phase.shrink),
-    )
-    @given(strategy)
-    def prop(example: T) -> None:
-        session.client.log = EvidenceLog()
-        body(example)
-
-    for case in reversed(list(explicit)):
-        prop = example(case)(prop)
+    )(prop)
+    prop = seed(session.seed)(prop)
     prop()
+    if undecided:
+        raise undecided[0]
