@@ -1,0 +1,114 @@
+"""The pytest plugin end to end: a run against the embedded servers, a mutant's failure message,
+and one clear line (usage error, exit 4, no traceback) for every kind of bad input."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+USAGE_ERROR = 4
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", *args, timeout=120)
+
+
+def assert_one_line_usage_error(result: pytest.RunResult, *fragments: str) -> None:
+    assert result.ret == USAGE_ERROR, result.stdout.str() + result.stderr.str()
+    errors = [line for line in result.stderr.lines if line.startswith("ERROR:")]
+    assert len(errors) == 1, result.stderr.str()
+    for fragment in fragments:
+        assert fragment in errors[0]
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()
+
+
+def test_embedded_run_passes_every_requirement(pytester: pytest.Pytester) -> None:
+    result = run(pytester, "--profile=yixin")
+    result.assert_outcomes(passed=20)
+    result.stdout.fnmatch_lines(["*20 pass; * requests to the target*"])
+
+
+def test_conformance_run_ignores_the_folder_tests(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_unrelated="def test_x():\n    assert False\n")
+    result = run(pytester, "--profile=yixin")
+    assert result.ret == 0
+
+
+def test_plugin_stays_out_of_ordinary_runs(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_plain="def test_x():\n    assert True\n")
+    run(pytester).assert_outcomes(passed=1)
+
+
+def test_mutant_failure_names_requirement_line_and_exchanges(pytester: pytest.Pytester) -> None:
+    result = run(pytester, "--profile=yixin", "--reference-fault=yixin:code_reusable", "-k", "YX-CODE-SINGLE-USE")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(
+        [
+            "*YX-CODE-SINGLE-USE (MUST, 002_557cecf5f4c3ec08.txt:35) violated*",
+            "*exchange #2 of the same code*accepted*",
+            "*exchanges (secrets masked)*",
+            "*POST http://127.0.0.1:*/yixin/oauth/token*",
+        ]
+    )
+    output = result.stdout.str()
+    assert "secret-1" not in output and "client_secret=‹secret#1›" in output
+
+
+def test_unknown_profile(pytester: pytest.Pytester) -> None:
+    assert_one_line_usage_error(run(pytester, "--profile=nosuch"), "unknown profile 'nosuch'", "known profiles")
+
+
+def test_missing_config_file(pytester: pytest.Pytester) -> None:
+    assert_one_line_usage_error(run(pytester, "--target-config=nope.yaml"), "nope.yaml does not exist")
+
+
+def test_malformed_config(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", cfg="profile: yixin\nclient_id: [unclosed\n")
+    assert_one_line_usage_error(run(pytester, "--target-config=cfg.yaml"), "not valid YAML", "line")
+
+
+def test_unknown_config_key(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", cfg="profile: yixin\nclient_secrte: x\n")
+    assert_one_line_usage_error(run(pytester, "--target-config=cfg.yaml"), "unknown key(s) client_secrte")
+
+
+def test_unset_environment_variable(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("YIXIN_SECRET_FOR_TEST", raising=False)
+    pytester.makefile(".yaml", cfg="profile: yixin\nclient_secret: ${YIXIN_SECRET_FOR_TEST}\n")
+    assert_one_line_usage_error(run(pytester, "--target-config=cfg.yaml"), "YIXIN_SECRET_FOR_TEST is not set")
+
+
+def test_target_without_profile(pytester: pytest.Pytester) -> None:
+    assert_one_line_usage_error(run(pytester, "--target=http://127.0.0.1:9"), "needs one profile")
+
+
+def test_target_that_is_not_a_url(pytester: pytest.Pytester) -> None:
+    assert_one_line_usage_error(run(pytester, "--target=ftp:/x", "--profile=yixin"), "not an http(s) URL")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_refused_target(pytester: pytest.Pytester) -> None:
+    result = run(pytester, f"--target=http://127.0.0.1:{_free_port()}", "--profile=yixin")
+    assert_one_line_usage_error(result, "target unreachable", "refused")
+
+
+def test_unresolvable_target(pytester: pytest.Pytester) -> None:
+    result = run(pytester, "--target=http://no-such-host.invalid", "--profile=yixin")
+    assert_one_line_usage_error(result, "target unreachable", "no-such-host.invalid")
+
+
+def test_silent_target_times_out(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    with socket.socket() as listener:  # accepts connections (backlog) and never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        port = listener.getsockname()[1]
+        pytester.makefile(".yaml", cfg="profile: yixin\ntimeout: 0.5\n")
+        result = run(pytester, f"--target=http://127.0.0.1:{port}", "--target-config=cfg.yaml")
+    assert_one_line_usage_error(result, "did not answer", "within 0.5 s")
