@@ -88,8 +88,10 @@ def _serve(profiles: list[str] | None, port: int, faults: list[str]) -> int:
             raise SuiteError(f"--fault {spec!r}: {exc.args[0] if exc.args else 'unknown profile'}") from None
     for name in names:
         config = reference_config(name, server.url(name))
-        print(f"{name}: {server.url(name)}  (client {config['client_id']} / {config['client_secret']}, "
-              f"user {config['username']} / {config['password']}; fresh code: GET {config['code_url']})")
+        print(
+            f"{name}: {server.url(name)}  (client {config['client_id']} / {config['client_secret']}, "
+            f"user {config['username']} / {config['password']}; fresh code: GET {config['code_url']})"
+        )
     print("Ctrl-C to stop.", flush=True)
     try:
         while True:

@@ -3,6 +3,7 @@ documents list is in the spec, and every line a spec cites really holds what it 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,10 @@ import pytest
 
 from conformance.spec import Profile, load_profiles
 
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+SEEDS = Path(os.environ.get("OAUTH2_CONFORMANCE_SEEDS", Path(__file__).resolve().parents[2] / "shared" / "seeds"))
+needs_documents = pytest.mark.skipif(
+    not SEEDS.is_dir(), reason=f"source documents not found at {SEEDS} (set OAUTH2_CONFORMANCE_SEEDS)"
+)
 
 # Read off the documents by hand: (method, path) -> parameters, and the response fields.
 INVENTORY: dict[str, dict[str, Any]] = {
@@ -152,6 +156,7 @@ def _lines_cited(node: Any) -> Iterator[tuple[str, int, list[str]]]:
             yield from _lines_cited(item)
 
 
+@needs_documents
 @pytest.mark.parametrize("name", sorted(INVENTORY))
 def test_cited_parameter_lines_name_the_parameter(name: str) -> None:
     profile = load_profiles()[name]
@@ -164,6 +169,7 @@ def test_cited_parameter_lines_name_the_parameter(name: str) -> None:
     assert wrong == []
 
 
+@needs_documents
 @pytest.mark.parametrize("name", sorted(INVENTORY))
 def test_requirement_lines_exist_in_the_document(name: str) -> None:
     profile = load_profiles()[name]
