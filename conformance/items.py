@@ -10,7 +10,7 @@ from .errors import SuiteError, Violation
 from .evidence import curl_script, render_all
 from .runtime import Runtime
 from .spec import Profile, Requirement
-from .verdicts import decide
+from .verdicts import Verdict, decide
 
 
 class ProfileCollector(pytest.Collector):
@@ -33,24 +33,27 @@ class RequirementItem(pytest.Item):
         super().__init__(**kwargs)
         self.requirement = requirement
         self.runtime = runtime
+        self.verdict: Verdict | None = None
         self.user_properties.extend(
             [("requirement", requirement.id), ("level", requirement.level), ("source", requirement.source)]
         )
 
-    def runtest(self) -> None:
+    def setup(self) -> None:
+        """Talking to the target happens here, so "could not talk to it" is a pytest error,
+        kept apart from "it broke the requirement", which is a failure of the call phase."""
         requirement = self.requirement
         profile = self.runtime.plan.profiles_by_name[requirement.profile]
         session, validator = self.runtime.session(profile)
-        verdict = decide(requirement, session, validator, strict=self.runtime.plan.strict)
-        self.runtime.verdicts[requirement.id] = verdict
-        if verdict.status in {"fail", "warning"} and len(verdict.log):
-            masker = self.runtime.masker
-            self.runtime.attach(self, render_all(verdict.log, masker), curl_script(verdict.log, masker))
+        self.verdict = verdict = decide(requirement, session, validator, strict=self.runtime.plan.strict)
+        self.runtime.record(self, verdict)
         if verdict.status == "not run":
             pytest.skip(f"not run: {verdict.reason}")
-        if verdict.error is not None:
-            raise verdict.error
-        if verdict.status == "fail" and verdict.violation is not None:
+        if verdict.status == "error":
+            pytest.fail(f"not run: could not talk to the target: {verdict.reason}", pytrace=False)
+
+    def runtest(self) -> None:
+        verdict = self.verdict
+        if verdict is not None and verdict.status == "fail" and verdict.violation is not None:
             raise verdict.violation
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
@@ -65,6 +68,10 @@ class RequirementItem(pytest.Item):
                 "",
                 "exchanges (secrets masked):",
                 render_all(exc.exchanges, masker),
+                "",
+                "reproduce (fill in the masked values):",
+                curl_script(exc.exchanges, masker),
+                *(masker.mask(note) for note in getattr(exc, "__notes__", [])),
             ]
             return "\n".join(line for line in lines if line is not None)
         if isinstance(exc, SuiteError):

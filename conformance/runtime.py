@@ -16,12 +16,13 @@ from . import config as config_module
 from .client import TargetClient
 from .config import TargetConfig
 from .errors import ConfigError, TargetError
-from .evidence import Masker
+from .evidence import Masker, curl_script, render_all
 from .properties.runner import EXAMPLES
 from .servers import ReferenceServer, reference_config
 from .session import ProfileSession
 from .spec import Profile, load_profiles
 from .validation import ResponseValidator
+from .verdicts import Verdict
 
 
 def resolve_examples(value: int | str | None) -> int:
@@ -142,6 +143,14 @@ class Runtime:
             raise TargetError(f"target unreachable: {exc}") from None
         finally:
             session.client.requests_made = 0
+
+    def record(self, item: Any, verdict: Verdict) -> None:
+        """Keep the verdict; evidence only where it explains something (memory stays flat)."""
+        self.verdicts[verdict.requirement.id] = verdict
+        if verdict.status in {"fail", "warning"} and len(verdict.log):
+            self.attach(item, render_all(verdict.log, self.masker), curl_script(verdict.log, self.masker))
+        if verdict.status == "pass":
+            verdict.log = verdict.log.summary()
 
     def requests_made(self) -> int:
         return sum(s.client.requests_made for s, _ in self.sessions.values())

@@ -53,9 +53,9 @@ class ProfileSession:
         self.examples = 8  # Hypothesis examples per property (quick); `thorough` raises it
         self.seed = 0  # the run's Hypothesis seed
         for secret in config.secrets():
-            masker.register(secret, "secret")
+            masker.register(secret, "secret", pin=True)
             for name, transform in _TRANSFORMS.items():
-                masker.register(transform(secret), name)
+                masker.register(transform(secret), name, pin=True)
 
     # -- requests ---------------------------------------------------------------------------
     def call(
