@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Mapping
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .config import TargetConfig
-from .errors import TargetError, TargetUnreachable
+from .errors import ConfigError, TargetError, TargetUnreachable
 from .evidence import EvidenceLog, Exchange
 
 BREAKER_LIMIT = 3  # consecutive transport errors before the run gives up on the target
@@ -50,14 +51,26 @@ class Reply:
             return None
 
 
+def tls_context(config: TargetConfig) -> ssl.SSLContext | bool:
+    """Verification on by default; `ca_bundle` trusts a private CA; `insecure` turns it off."""
+    if config.insecure:
+        return False
+    if config.ca_bundle:
+        try:
+            return ssl.create_default_context(cafile=config.ca_bundle)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(
+                f"ca_bundle {config.ca_bundle}: cannot load it ({exc}); give a PEM file of CA certificates"
+            ) from None
+    return True
+
+
 class TargetClient:
     """Sends requests for one target and records them in the current evidence log."""
 
     def __init__(self, config: TargetConfig) -> None:
         self.config = config
-        verify: Any = config.ca_bundle or True
-        if config.insecure:
-            verify = False
+        verify = tls_context(config)
         timeout = httpx.Timeout(config.timeout, connect=config.connect_timeout)
         # TCP_NODELAY: without it, headers and body in two writes wait out delayed ACKs (~40 ms each).
         transport = httpx.HTTPTransport(verify=verify, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])

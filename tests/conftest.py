@@ -1,1 +1,1 @@
-pytest_plugins = ["pytester", "tests.fixtures.reference"]
+pytest_plugins = ["pytester", "tests.fixtures.reference", "tests.fixtures.hostile"]

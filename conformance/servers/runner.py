@@ -18,7 +18,8 @@ from .registry import load
 class ReferenceServer:
     """Serve the given profiles under `/<profile>` on 127.0.0.1; usable as a context manager."""
 
-    def __init__(self, profiles: Iterable[str], port: int = 0) -> None:
+    def __init__(self, profiles: Iterable[str], port: int = 0, tls: tuple[str, str] | None = None) -> None:
+        """`tls` = (certificate chain file, private key file) serves HTTPS instead of HTTP."""
         self.states: dict[str, ServerState] = {}
         mounts = []
         for profile in profiles:
@@ -28,12 +29,14 @@ class ReferenceServer:
             mounts.append(Mount(f"/{profile}", app=module.build(state)))
         self.app = Starlette(routes=mounts)
         self._port = port
+        self._tls = tls
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
 
     def url(self, profile: str) -> str:
-        return f"http://127.0.0.1:{self.port}/{profile}"
+        scheme = "https" if self._tls else "http"
+        return f"{scheme}://127.0.0.1:{self.port}/{profile}"
 
     def start(self) -> ReferenceServer:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -41,7 +44,10 @@ class ReferenceServer:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by accepted sockets
         sock.bind(("127.0.0.1", self._port))
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="error", access_log=False, lifespan="off")
+        certfile, keyfile = self._tls or (None, None)
+        config = uvicorn.Config(
+            self.app, log_level="critical", access_log=False, lifespan="off", ssl_certfile=certfile, ssl_keyfile=keyfile
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
         self._thread.start()
