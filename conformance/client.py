@@ -65,18 +65,41 @@ def tls_context(config: TargetConfig) -> ssl.SSLContext | bool:
     return True
 
 
+class Budget:
+    """Request count and rate for a whole run, shared by every client of the run."""
+
+    def __init__(self, max_requests: int, rate: float | None) -> None:
+        self.max_requests = max_requests
+        self.rate = rate
+        self.used = 0
+        self._last_sent = 0.0
+        self._lock = threading.Lock()
+
+    def spend(self) -> None:
+        with self._lock:
+            if self.used >= self.max_requests:
+                raise TargetError(
+                    f"request budget exhausted: max_requests={self.max_requests} (raise it in the config)"
+                )
+            if self.rate:
+                wait = self._last_sent + 1.0 / self.rate - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+            self._last_sent = time.monotonic()
+            self.used += 1
+
+
 class TargetClient:
     """Sends requests for one target and records them in the current evidence log."""
 
-    def __init__(self, config: TargetConfig) -> None:
+    def __init__(self, config: TargetConfig, budget: Budget | None = None) -> None:
         self.config = config
+        self.budget = budget or Budget(config.max_requests, config.rate)
         verify = tls_context(config)
         timeout = httpx.Timeout(config.timeout, connect=config.connect_timeout)
         # TCP_NODELAY: without it, headers and body in two writes wait out delayed ACKs (~40 ms each).
         transport = httpx.HTTPTransport(verify=verify, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
         self._http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
-        self._lock = threading.Lock()
-        self._last_sent = 0.0
         self.requests_made = 0
         self.consecutive_failures = 0
         self.log = EvidenceLog()
@@ -136,17 +159,8 @@ class TargetClient:
             raise TargetUnreachable(
                 f"not run: the target failed {self.consecutive_failures} requests in a row (see the first error)"
             )
-        with self._lock:
-            if self.requests_made >= self.config.max_requests:
-                raise TargetError(
-                    f"request budget exhausted: max_requests={self.config.max_requests} (raise it in the config)"
-                )
-            if self.config.rate:
-                wait = self._last_sent + 1.0 / self.config.rate - time.monotonic()
-                if wait > 0:
-                    time.sleep(wait)
-            self._last_sent = time.monotonic()
-            self.requests_made += 1
+        self.budget.spend()
+        self.requests_made += 1
 
     def _read_capped(self, response: httpx.Response) -> tuple[bytes, bool]:
         chunks: list[bytes] = []

@@ -40,7 +40,7 @@ class TargetConfig:
     max_wait: float = 10.0
     params: Mapping[str, str] = field(default_factory=dict)
     feature_expiry_ms: int | None = None
-    max_requests: int = 5000
+    max_requests: int = 20_000
     rate: float | None = None
     timeout: float = 10.0
     connect_timeout: float = 5.0

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import config as config_module
-from .client import TargetClient
+from .client import Budget, TargetClient
 from .config import TargetConfig
 from .errors import ConfigError, TargetError
 from .evidence import Masker, curl_script, render_all
@@ -101,6 +101,7 @@ class Runtime:
     server: ReferenceServer | None = None
     sessions: dict[str, tuple[ProfileSession, ResponseValidator]] = field(default_factory=dict)
     verdicts: dict[str, Any] = field(default_factory=dict)
+    budget: Budget | None = None
     attach: Callable[[Any, str, str], None] = lambda item, evidence, script: None
 
     @property
@@ -110,7 +111,9 @@ class Runtime:
     def session(self, profile: Profile) -> tuple[ProfileSession, ResponseValidator]:
         if profile.name not in self.sessions:
             base_url, config = self._target_for(profile)
-            client = TargetClient(config)
+            if self.budget is None:  # one budget for the whole run, from the first config
+                self.budget = Budget(config.max_requests, config.rate)
+            client = TargetClient(config, self.budget)
             session = ProfileSession(profile, config, base_url, client, self.masker)
             session.examples, session.seed = self.plan.examples, self.plan.seed
             self.sessions[profile.name] = (session, ResponseValidator(profile, base_url))
@@ -143,6 +146,8 @@ class Runtime:
             raise TargetError(f"target unreachable: {exc}") from None
         finally:
             session.client.requests_made = 0
+            if self.budget is not None:
+                self.budget.used = 0
 
     def record(self, item: Any, verdict: Verdict) -> None:
         """Keep the verdict; evidence only where it explains something (memory stays flat)."""

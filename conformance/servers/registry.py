@@ -49,5 +49,6 @@ def reference_config(profile: str, base_url: str) -> dict[str, Any]:
         "code_url": f"{base_url}/_test/code",
         "clock_url": f"{base_url}/_test/clock",
         "params": dict(PROFILE_PARAMS.get(profile, {})),
+        "max_requests": 10_000_000,  # an embedded server needs no protection from the suite
         **PROFILE_EXTRAS.get(profile, {}),
     }
