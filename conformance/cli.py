@@ -32,10 +32,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     diff.add_argument("run_b")
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["run"]:  # everything after `run` belongs to pytest, flags included
-        args = argparse.Namespace(command="run", pytest_args=argv[1:])
-    else:
-        args = parser.parse_args(argv)
+    # Everything after `run` belongs to pytest, flags included.
+    run_args = argparse.Namespace(command="run", pytest_args=argv[1:])
+    args = run_args if argv[:1] == ["run"] else parser.parse_args(argv)
     try:
         return int(_dispatch(args))
     except SuiteError as exc:
@@ -58,7 +57,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "report":
         from .report import render_html
 
-        print(render_html(args.run_dir))
+        print(f"wrote {render_html(args.run_dir)}")
         return 0
     if args.command == "diff":
         from .report import diff_runs

@@ -178,9 +178,15 @@ class TargetClient:
         host = parts.netloc
         text = str(exc) or type(exc).__name__
         if isinstance(exc, httpx.ConnectTimeout):
-            return f"could not connect to {host} within {self.config.connect_timeout:g} s (connect timeout; check the --target URL and the network)"
+            return (
+                f"could not connect to {host} within {self.config.connect_timeout:g} s "
+                "(connect timeout; check the --target URL and the network)"
+            )
         if isinstance(exc, httpx.ReadTimeout):
-            return f"target did not answer {where} within {self.config.timeout:g} s (read timeout; raise timeout in the config or check the server)"
+            return (
+                f"target did not answer {where} within {self.config.timeout:g} s "
+                "(read timeout; raise timeout in the config or check the server)"
+            )
         if isinstance(exc, httpx.TimeoutException):
             return (
                 f"target timed out on {where} ({type(exc).__name__}; raise timeout in the config or check the server)"
@@ -195,7 +201,8 @@ class TargetClient:
             ):
                 return f"cannot resolve host {parts.hostname} (DNS lookup failed; check the --target URL)"
             if "certificate" in lowered or "ssl" in lowered:
-                return f"TLS handshake with {host} failed ({text.splitlines()[0]}; set ca_bundle in the config for a private CA)"
+                detail = text.splitlines()[0]
+                return f"TLS handshake with {host} failed ({detail}; set ca_bundle in the config for a private CA)"
             if "refused" in lowered:
                 return f"connection to {host} refused (is the server running, and is the --target URL right?)"
             return f"cannot connect to {host} ({text.splitlines()[0]}; check the --target URL)"

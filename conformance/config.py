@@ -48,6 +48,9 @@ class TargetConfig:
     ca_bundle: str | None = None
     insecure: bool = False
     examples: int | str | None = None  # Hypothesis examples per property: quick, thorough or a number
+    client_auth: str | None = None  # basic | post: overrides the profile's default
+    endpoints: Mapping[str, str] = field(default_factory=dict)  # metadata field -> URL, beats discovery
+    login: tuple[Mapping[str, Any], ...] = ()  # scripted login and consent steps (see conformance/login.py)
 
     def secrets(self) -> tuple[str, ...]:
         values = [getattr(self, key) for key in SECRET_KEYS]
@@ -93,6 +96,13 @@ def from_mapping(data: Mapping[str, Any], where: str = "config") -> TargetConfig
     if not isinstance(params, dict):
         raise ConfigError(f"{where}: params must be a mapping of parameter name to value")
     values["params"] = {str(k): str(v) for k, v in params.items()}
+    endpoints = values.get("endpoints") or {}
+    if not isinstance(endpoints, dict):
+        raise ConfigError(f"{where}: endpoints must map metadata names (token_endpoint, ...) to URLs")
+    values["endpoints"] = {str(k): str(v) for k, v in endpoints.items()}
+    if values.get("client_auth") not in (None, "basic", "post"):
+        raise ConfigError(f"{where}: client_auth must be basic or post, got {values['client_auth']!r}")
+    values["login"] = _login_steps(values.get("login"), where)
     for key in ("max_wait", "timeout", "connect_timeout", "rate"):
         if values.get(key) is not None and not isinstance(values[key], int | float):
             raise ConfigError(f"{where}: {key} must be a number of seconds, got {values[key]!r}")
@@ -100,9 +110,29 @@ def from_mapping(data: Mapping[str, Any], where: str = "config") -> TargetConfig
         if values.get(key) is not None and not isinstance(values[key], int):
             raise ConfigError(f"{where}: {key} must be an integer, got {values[key]!r}")
     for key, value in values.items():
-        if key not in {"params", "insecure"} and isinstance(value, dict | list):
+        if key not in {"params", "insecure", "endpoints", "login"} and isinstance(value, dict | list | tuple):
             raise ConfigError(f"{where}: {key} must be a single value, not a {type(value).__name__}")
     return TargetConfig(**values)
+
+
+def _login_steps(raw: Any, where: str) -> tuple[Mapping[str, Any], ...]:
+    """Each step: `match` (a regex the page must match) and `form` (fields to submit)."""
+    if raw in (None, []):
+        return ()
+    if not isinstance(raw, list):
+        raise ConfigError(f"{where}: login must be a list of steps, each with match and form")
+    steps = []
+    for n, step in enumerate(raw, start=1):
+        if not isinstance(step, dict) or set(step) - {"match", "form", "action"} or "form" not in step:
+            raise ConfigError(f"{where}: login step {n} must have `form` (and optionally `match`, `action`)")
+        if not isinstance(step["form"], dict):
+            raise ConfigError(f"{where}: login step {n}: form must map field names to values")
+        try:
+            re.compile(str(step.get("match", "")))
+        except re.error as exc:
+            raise ConfigError(f"{where}: login step {n}: match is not a valid regex ({exc})") from None
+        steps.append(step)
+    return tuple(steps)
 
 
 def load(path: str | os.PathLike[str]) -> TargetConfig:

@@ -13,12 +13,14 @@ from .client import Reply
 class SentRequest:
     """The request behind a reply, as openapi-core's `Request` protocol wants it."""
 
-    def __init__(self, reply: Reply) -> None:
+    def __init__(self, reply: Reply, *, url: str | None = None, method: str | None = None) -> None:
+        """`url` and `method` stand in for the real ones when the operation was reached elsewhere
+        (an endpoint from the target's metadata, or the last step of a login)."""
         exchange = reply.exchange
-        parts = urlsplit(exchange.url)
+        parts = urlsplit(url or exchange.url)
         self.host_url = f"{parts.scheme}://{parts.netloc}"
         self.path = parts.path
-        self.method = exchange.method.lower()
+        self.method = (method or exchange.method).lower()
         self.body: bytes | None = exchange.request_body.encode() or None
         self.content_type = exchange.request_headers.get("content-type", "").lower()
         self.parameters = RequestParameters(

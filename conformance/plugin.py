@@ -24,6 +24,10 @@ STRICT = "--strict-levels"
 FAULT = "--reference-fault"
 EXAMPLES_OPT = "--examples"
 RUNTIME = pytest.StashKey[Runtime]()
+INSECURE_WARNING = (
+    "WARNING: TLS certificate verification is OFF (insecure: true in the target config); "
+    "use ca_bundle to trust a private CA instead"
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -56,6 +60,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PROFILE:FAULT",
         help="switch a fault on in an embedded reference server (to see the suite fail a mutant)",
     )
+    from .report.options import add_options
+
+    add_options(group)
 
 
 def _active(config: pytest.Config) -> bool:
@@ -126,7 +133,9 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         return None
     plan = runtime.plan
     target = plan.target or "embedded reference servers"
+    insecure = [INSECURE_WARNING] if plan.config is not None and plan.config.insecure else []
     return [
+        *insecure,
         f"oauth2-conformance: target {target}; profiles {', '.join(p.name for p in plan.profiles)}",
         f"oauth2-conformance: {plan.examples} examples per property; "
         f"hypothesis seed {plan.seed} (replay with --hypothesis-seed={plan.seed})",
@@ -180,6 +189,8 @@ def _attach(item: Any, evidence: str, script: str) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     runtime = config.stash.get(RUNTIME, None)
+    if runtime is not None and runtime.plan.config is not None and runtime.plan.config.insecure:
+        terminalreporter.write_line(INSECURE_WARNING, yellow=True, bold=True)
     if runtime is None or not runtime.verdicts:
         return
     verdicts = list(runtime.verdicts.values())

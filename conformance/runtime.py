@@ -87,6 +87,8 @@ class Plan:
             raise ConfigError(f"unknown profile {unknown[0]!r}; known profiles: {', '.join(known)} (or all)")
         if target is not None and config is None and len(names) > 1:
             raise ConfigError("--target needs one profile: add --profile=NAME (known: " + ", ".join(known) + ")")
+        for name in names:  # a broken spec is a one-line usage error, before anything runs
+            ResponseValidator(known[name], "https://validate.invalid")
         count = resolve_examples(examples if examples is not None else (config.examples if config else None))
         run_seed = seed if seed is not None else random.getrandbits(32)
         return cls([known[n] for n in names], target, config, strict, examples=count, seed=run_seed)

@@ -6,6 +6,7 @@ This is the only place that turns spec data into requests; checks speak in flows
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 import secrets
@@ -15,22 +16,30 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
+from . import login
 from .client import Reply, TargetClient
 from .config import TargetConfig
 from .errors import MissingPrerequisite, SuiteError
 from .evidence import Masker
 from .pointer import MISSING, resolve
-from .spec import Flow, Param, Profile
+from .spec import Flow, Operation, Param, Profile
 
 OMIT: Any = object()  # an override that leaves the parameter out of the request
-SECRET_ROLES = {"client_secret", "password", "code", "access_token", "refresh_token"}
+SECRET_ROLES = {"client_secret", "password", "code", "access_token", "refresh_token", "temp_token"}
 _TRANSFORMS = {
     "md5-hex": lambda v: hashlib.md5(v.encode()).hexdigest(),
     "sha1-hex": lambda v: hashlib.sha1(v.encode()).hexdigest(),
 }
 _CONFIG_ROLES = ("client_id", "client_secret", "redirect_uri", "username", "password", "scope")
+
+
+def basic_authorization(credentials: Mapping[str, str]) -> str:
+    """HTTP Basic client authentication: id and secret form-urlencoded first (RFC 6749 §2.3.1)."""
+    user = quote_plus(credentials.get("client_id", ""))
+    secret = quote_plus(credentials.get("client_secret", ""))
+    return "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,8 @@ class ProfileSession:
         self.client = client
         self.masker = masker
         self.clock_offset = 0.0  # how far the suite has moved the target's clock (clock_url)
+        self.client_auth = config.client_auth or profile.client_auth
+        self._metadata: dict[str, Any] | None = None
         self.examples = 8  # Hypothesis examples per property (quick); `thorough` raises it
         self.seed = 0  # the run's Hypothesis seed
         for secret in config.secrets():
@@ -66,10 +77,12 @@ class ProfileSession:
         tokens: Tokens | None = None,
         method: str | None = None,
         raw_body: tuple[str, bytes] | None = None,
+        client_auth: str | None = None,
     ) -> Reply:
         """Send `flow` with every parameter filled in; `overrides` replace or (OMIT) drop values
         (or add an operation parameter the flow does not send); `raw_body` = (content type, bytes)
-        replaces the body outright."""
+        replaces the body outright; `client_auth` (basic | post) overrides how the client
+        authenticates. An authorization request goes through the config's login steps."""
         flow = self.flow(flow)
         overrides = dict(overrides or {})
         needs_tokens = any(
@@ -82,15 +95,19 @@ class ProfileSession:
             tokens = self.tokens()
         path = flow.operation.path
         query: dict[str, str] = {}
-        body: dict[str, str] = {}
+        body: dict[str, Any] = {}
         body_kind = None
+        basic = (client_auth or self.client_auth) == "basic"
+        credentials: dict[str, str] = {}
         extras = [n for n in overrides if n not in flow.params and n in flow.operation.params]
         for name in (*flow.params, *extras):
             param = flow.operation.params[name]
             value = overrides[name] if name in overrides else self._value(flow, param, tokens)
             if value is OMIT:
                 continue
-            if param.location == "path":
+            if basic and param.role in {"client_id", "client_secret"} and param.location in {"form", "json"}:
+                credentials[str(param.role)] = str(value)
+            elif param.location == "path":
                 path = path.replace("{" + name + "}", quote(str(value), safe=""))
             elif param.location == "query":
                 query[name] = str(value)
@@ -98,36 +115,52 @@ class ProfileSession:
                 body_kind = param.location
                 body[name] = value if body_kind == "json" else str(value)
         path = re.sub(r"\{[^}]+\}", "", path)
-        reply = self._send(flow, method, path, query, body, body_kind, raw_body)
+        headers = {"authorization": basic_authorization(credentials)} if credentials else {}
+        url = self.url_for(flow.operation, path)
+        verb = method or flow.operation.method
+        if raw_body is not None:
+            reply = self.client.send(
+                verb, url, params=query, raw_body=raw_body[1], headers={"content-type": raw_body[0], **headers}
+            )
+        else:
+            reply = self.client.send(
+                verb,
+                url,
+                params=query,
+                form=body if body_kind == "form" else None,
+                json_body=body if body_kind == "json" else None,
+                headers=headers or None,
+            )
+        if flow.redirect and self.config.login:
+            values = {key: getattr(self.config, key) for key in ("username", "password", "client_id")}
+            reply = login.complete(self.client.send, reply, self.config.login, values)
         for role in flow.issues:  # learn every secret the answer carries, so it is masked everywhere
             self.issued(reply, flow, role)
         return reply
 
-    def _send(
-        self,
-        flow: Flow,
-        method: str | None,
-        path: str,
-        query: dict[str, str],
-        body: dict[str, Any],
-        body_kind: str | None,
-        raw_body: tuple[str, bytes] | None,
-    ) -> Reply:
-        if raw_body is not None:
-            return self.client.send(
-                method or flow.operation.method,
-                self.base_url + path,
-                params=query,
-                raw_body=raw_body[1],
-                headers={"content-type": raw_body[0]},
-            )
-        return self.client.send(
-            method or flow.operation.method,
-            self.base_url + path,
-            params=query,
-            form=body if body_kind == "form" else None,
-            json_body=body if body_kind == "json" else None,
-        )
+    # -- where operations live --------------------------------------------------------------
+    def url_for(self, operation: Operation, path: str) -> str:
+        """The config's `endpoints`, else the target's metadata (RFC 8414), else base URL + path."""
+        key = operation.endpoint
+        if key:
+            if key in self.config.endpoints:
+                return self.config.endpoints[key]
+            discovered = self.metadata().get(key)
+            if isinstance(discovered, str) and discovered.startswith(("http://", "https://")):
+                return discovered
+        return self.base_url + path
+
+    def metadata(self) -> Mapping[str, Any]:
+        """The target's authorization server metadata, fetched once (empty if it publishes none)."""
+        if self._metadata is None:
+            self._metadata = {}
+            for where in self.profile.discovery:
+                reply = self.client.send("GET", self.base_url + where)
+                body = reply.json()
+                if reply.status == 200 and isinstance(body, dict):
+                    self._metadata = body
+                    break
+        return self._metadata
 
     def flow(self, flow: Flow | str) -> Flow:
         if isinstance(flow, Flow):
@@ -173,9 +206,13 @@ class ProfileSession:
         return time.time() + self.clock_offset
 
     # -- codes and tokens -------------------------------------------------------------------
-    def new_code(self) -> str:
-        """One fresh code: from code_command, code_url, or an auto-approving authorize endpoint."""
-        if self.config.code_command:
+    def new_code(self, authorize_params: Mapping[str, Any] | None = None) -> str:
+        """One fresh code: from code_command, code_url, or the authorize endpoint (auto-approving,
+        or through the login steps). `authorize_params` (PKCE's code_challenge, say) need the
+        authorize endpoint."""
+        if authorize_params:
+            code = self._code_from_authorize(authorize_params)
+        elif self.config.code_command:
             code = self._run_code_command(self.config.code_command)
         elif self.config.code_url:
             reply = self.client.send("GET", self.config.code_url)
@@ -201,16 +238,16 @@ class ProfileSession:
             )
         return code.splitlines()[-1].strip()
 
-    def _code_from_authorize(self) -> str:
+    def _code_from_authorize(self, params: Mapping[str, Any] | None = None) -> str:
         authorize = next((f for f in self.profile.flows.values() if f.redirect and f.redirect.get("code_param")), None)
         if authorize is None:
             raise MissingPrerequisite("no way to get a code for this profile: set code_command in the target config")
-        reply = self.call(authorize)
+        reply = self.call(authorize, params)
         code = self.redirect_value(reply, authorize.redirect["code_param"]) if authorize.redirect else None
         if not code:
             raise MissingPrerequisite(
                 f"{authorize.operation.path} did not redirect with a code (it does not auto-approve): "
-                "set code_command in the target config"
+                "set code_command or login in the target config"
             )
         return code
 

@@ -56,6 +56,7 @@ class Operation:
     method: str
     path: str
     params: Mapping[str, Param]
+    endpoint: str | None = None  # the RFC 8414 metadata field that gives its URL, if any
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,8 @@ class Profile:
     flows: Mapping[str, Flow]
     requirements: tuple[Requirement, ...]
     rfc_is_normative: bool
+    client_auth: str = "post"  # how flows send client credentials: body parameters or HTTP Basic
+    discovery: tuple[str, ...] = ()  # metadata paths (RFC 8414) that give the endpoints' URLs
 
     def requirement(self, requirement_id: str) -> Requirement:
         for requirement in self.requirements:
@@ -184,6 +187,8 @@ def _build(path: Path, raw: dict[str, Any]) -> Profile:
         flows=flows,
         requirements=(),
         rfc_is_normative=bool(ext.get("rfc_is_normative")),
+        client_auth=ext.get("client_auth", "post"),
+        discovery=tuple(ext.get("discovery") or ()),
     )
     requirements = _derived_requirements(profile) + tuple(
         _requirement(profile, item) for item in ext.get("requirements", [])
@@ -193,8 +198,10 @@ def _build(path: Path, raw: dict[str, Any]) -> Profile:
     if duplicates:
         raise ValueError(f"duplicate requirement IDs {sorted(duplicates)}")
     for requirement in requirements:
-        if requirement.flow is not None and requirement.flow not in flows:
-            raise ValueError(f"{requirement.id} names unknown flow {requirement.flow!r}")
+        named = [requirement.flow, *requirement.options.get("probes", ())]
+        unknown = [name for name in named if name is not None and name not in flows]
+        if unknown:
+            raise ValueError(f"{requirement.id} names unknown flow {unknown[0]!r}")
     return Profile(**{**profile.__dict__, "requirements": requirements})
 
 
@@ -231,7 +238,9 @@ def _operations(raw: Mapping[str, Any]) -> dict[str, Operation]:
                             schema,
                         ),
                     )
-            operations[op["operationId"]] = Operation(op["operationId"], method.upper(), path, params)
+            operations[op["operationId"]] = Operation(
+                op["operationId"], method.upper(), path, params, op.get("x-endpoint")
+            )
     return operations
 
 

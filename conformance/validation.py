@@ -13,6 +13,7 @@ from jsonschema import Draft202012Validator
 from openapi_core import OpenAPI
 
 from .client import Reply
+from .errors import SpecError
 from .openapi_adapter import ReceivedResponse, SentRequest
 from .spec import Operation, Profile
 
@@ -23,17 +24,25 @@ class ResponseValidator:
     def __init__(self, profile: Profile, base_url: str) -> None:
         raw = copy.deepcopy(dict(profile.raw))
         raw["servers"] = [{"url": base_url.rstrip("/")}]
+        self._base_url = base_url.rstrip("/")
         self._raw = raw
-        self._openapi = OpenAPI.from_dict(raw)
+        try:
+            self._openapi = OpenAPI.from_dict(raw)
+        except Exception as exc:  # openapi-core raises several unrelated types for a bad document
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise SpecError(f"spec {profile.path.name} is not valid OpenAPI: {first}") from None
 
     def problems(self, reply: Reply, operation: Operation) -> list[str]:
         """Every way the reply departs from the spec, as short human-readable lines."""
         if reply.truncated:
             return [f"body larger than the {len(reply.body)}-byte cap; not validated"]
-        found = [
-            _describe(error)
-            for error in self._openapi.iter_response_errors(SentRequest(reply), ReceivedResponse(reply))
-        ]
+        # Operations found through metadata live at other URLs; a login ends on another method.
+        url = self._base_url + operation.path if operation.endpoint else None
+        request = SentRequest(reply, url=url, method=operation.method)
+        try:
+            found = [_describe(e) for e in self._openapi.iter_response_errors(request, ReceivedResponse(reply))]
+        except RecursionError:
+            return ["body nested too deeply to validate"]
         if not found:
             body = reply.json()
             if body is not None:
@@ -43,7 +52,7 @@ class ResponseValidator:
     def _schema_for(self, reply: Reply, operation: Operation) -> Mapping[str, Any]:
         responses = self._raw["paths"][operation.path][operation.method.lower()].get("responses", {})
         response = _deref(responses.get(str(reply.status)) or responses.get("default") or {}, self._raw)
-        media = next(iter(response.get("content", {}).values()), {})
+        media: Mapping[str, Any] = next(iter(response.get("content", {}).values()), {})
         return media.get("schema", {})
 
 

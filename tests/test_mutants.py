@@ -79,6 +79,26 @@ MUTANTS: list[tuple[str, str, str, str]] = [
     ("generic", "unknown_grant_invalid_request", "GN-ERRORS-PASSWORD", "fail"),
     ("generic", "garbage_refresh_accepted", "GN-ERRORS-REFRESH", "fail"),
     ("generic", "error_status_200", "GN-ERRORS-EXCHANGE", "fail"),
+    # RFC 6749 / 7636 / 7009 / 7662.
+    ("rfc6749", "no_store_missing", "RFC-NO-STORE", "fail"),
+    ("rfc6749", "invalid_client_basic_400", "RFC-INVALID-CLIENT-BASIC", "fail"),
+    ("rfc6749", "no_www_authenticate", "RFC-INVALID-CLIENT-BASIC", "fail"),
+    ("rfc6749", "basic_auth_unsupported", "RFC-CLIENT-AUTH-BASIC", "fail"),
+    ("rfc6749", "code_reusable", "RFC-CODE-SINGLE-USE", "fail"),
+    ("rfc6749", "code_reuse_keeps_tokens", "RFC-CODE-REUSE-REVOKES", "warning"),
+    ("rfc6749", "redirect_uri_not_compared", "RFC-REDIRECT-URI-TOKEN", "fail"),
+    ("rfc6749", "redirects_to_unregistered", "RFC-REDIRECT-URI-AUTHORIZE", "fail"),
+    ("rfc6749", "error_not_redirected", "RFC-ERROR-REDIRECT", "fail"),
+    ("rfc6749", "state_dropped", "RFC-STATE-ECHOED", "fail"),
+    ("rfc6749", "implicit_in_query", "RFC-IMPLICIT-FRAGMENT", "fail"),
+    ("rfc6749", "pkce_not_verified", "RFC-PKCE-S256", "fail"),
+    ("rfc6749", "scope_widened_on_refresh", "RFC-REFRESH-SCOPE", "fail"),
+    ("rfc6749", "revoked_token_active", "RFC-REVOKE", "fail"),
+    ("rfc6749", "introspect_garbage_error", "RFC-INTROSPECT-ACTIVE", "fail"),
+    ("rfc6749", "refresh_not_rotated", "RFC-REFRESH-ROTATION", "warning"),
+    ("rfc6749", "unknown_grant_invalid_request", "RFC-UNSUPPORTED-GRANT", "fail"),
+    ("rfc6749", "no_token_type", "RFC-PASSWORD-RESPONSE", "fail"),
+    ("rfc6749", "code_reusable", "RFC-LIFECYCLE", "fail"),
     # The stateful lifecycle model of each profile.
     ("yixin", "code_reusable", "YX-LIFECYCLE", "fail"),
     ("everydo", "refresh_reusable", "EV-LIFECYCLE", "fail"),
@@ -98,7 +118,7 @@ def test_reference_server_passes_every_requirement(harness: Harness, profile: st
 
 @pytest.mark.parametrize(("profile", "fault", "requirement", "expected"), MUTANTS, ids=lambda v: str(v))
 def test_mutant_is_caught(harness: Harness, profile: str, fault: str, requirement: str, expected: str) -> None:
-    verdicts = harness.run(profile, {fault})
+    verdicts = harness.run(profile, {fault}, only={requirement})
     verdict = verdicts[requirement]
     assert verdict.status == expected, f"{requirement}: {verdict.status} {verdict.reason}"
     assert verdict.violation is not None
@@ -111,6 +131,11 @@ def test_every_fault_has_a_mutant_test(reference) -> None:
     listed = {(p, f) for p, f, _, _ in MUTANTS}
     known = {(p, f) for p, state in reference.states.items() for f in state.known_faults}
     assert known - listed == set()
+
+
+def test_should_requirements_fail_under_strict_levels(harness: Harness) -> None:
+    verdicts = harness.run("rfc6749", {"refresh_not_rotated"}, only={"RFC-REFRESH-ROTATION"}, strict=True)
+    assert verdicts["RFC-REFRESH-ROTATION"].status == "fail"
 
 
 def test_advisory_requirements_fail_only_under_strict_levels(harness: Harness) -> None:

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from . import expiry, lifecycle, refusals, responses
+from . import authorization, client_auth, expiry, lifecycle, refusals, responses, token_admin
 from .base import REGISTRY, Check, CheckContext, check
 
 # Registers the Hypothesis properties (they import .base, so this comes last).
 from .. import properties  # noqa: F401  isort: skip
 
-__all__ = ["REGISTRY", "Check", "CheckContext", "check", "expiry", "lifecycle", "refusals", "responses"]
+__all__ = [
+    "REGISTRY",
+    "Check",
+    "CheckContext",
+    "authorization",
+    "check",
+    "client_auth",
+    "expiry",
+    "lifecycle",
+    "refusals",
+    "responses",
+    "token_admin",
+]

@@ -21,7 +21,6 @@ from ..evidence import EvidenceLog
 from ..session import Tokens
 from ..spec import Flow, Requirement
 
-
 T = TypeVar("T")
 
 
@@ -68,13 +67,8 @@ def rules_of(ctx: CheckContext) -> Rules:
             None,
         )
     )
-    found.probes = [
-        f
-        for f in profile.flows.values()
-        if not f.issues
-        and (found.destroy is None or f.name != found.destroy[0].name)
-        and any(f.operation.params[n].role == "access_token" for n in f.params)
-    ]
+    if found.destroy is not None:  # only a destroy rule needs probing, and only with harmless flows
+        found.probes = [session.flow(name) for name in found.destroy[1].options.get("probes", ())]
     return found
 
 
@@ -104,6 +98,7 @@ def machine_for(ctx: CheckContext, rules: Rules) -> type[RuleBasedStateMachine]:
             self.live: list[Tokens] = []
             self.spent: list[Tokens] = []  # refresh tokens that must be refused
             self.destroyed: list[Tokens] = []
+            self.origin: dict[str, str] = {}  # access token -> the code it descends from
             self.turn = 0
 
         def can(self, name: str) -> bool:
@@ -132,7 +127,7 @@ def machine_for(ctx: CheckContext, rules: Rules) -> type[RuleBasedStateMachine]:
         @rule()
         def exchange(self) -> None:
             assert rules.code is not None
-            flow, requirement = rules.code
+            flow, _requirement = rules.code
             code = self.fresh.pop(0)
             reply = session.call(flow, {role_param(flow, "code"): code})
             ctx.succeed(reply, flow, step="exchanging a fresh code")
@@ -141,6 +136,7 @@ def machine_for(ctx: CheckContext, rules: Rules) -> type[RuleBasedStateMachine]:
                 session.issued(reply, flow, "access_token"), session.issued(reply, flow, "refresh_token"), reply
             )
             self.live.append(tokens)
+            self.origin[str(tokens.access_token)] = code
 
         @precondition(lambda self: self.can("replay_code"))
         @rule()
@@ -154,6 +150,8 @@ def machine_for(ctx: CheckContext, rules: Rules) -> type[RuleBasedStateMachine]:
                 lambda: session.call(flow, {role_param(flow, "code"): code}),
                 "a used code was accepted again",
             )
+            # RFC 6749 §4.1.2: the server SHOULD now revoke what the code gave; stop relying on it.
+            self.live = [t for t in self.live if self.origin.get(str(t.access_token)) != code]
 
         @precondition(lambda self: self.can("issue_tokens"))
         @rule()
@@ -183,6 +181,8 @@ def machine_for(ctx: CheckContext, rules: Rules) -> type[RuleBasedStateMachine]:
             if rules.refresh_once is not None:
                 self.spent.append(old)
             self.live.append(new)
+            if str(old.access_token) in self.origin:
+                self.origin[str(new.access_token)] = self.origin[str(old.access_token)]
 
         @precondition(lambda self: self.can("replay_refresh"))
         @rule()

@@ -1,13 +1,25 @@
-"""Run reports: certification.json, summary.html, JUnit XML and allure results under reports/<run-id>/."""
+"""Run reports: certification.json, summary.html, JUnit XML and allure results under reports/<run-id>/.
+
+Modules, one concept each: `run_dir` (where a run's files go), `scrub` (masking on the way to
+disk), `tracking` (what pytest did with each requirement's item), `certification` (the JSON record
+and its verdicts), `gate` (exit status and baseline findings), `baseline` (the expected-failures
+file), `evidence_files`, `outputs` (JUnit and allure wiring), `html` (summary.html), `diff`, and
+`plugin` (the pytest hooks tying them together).
+"""
 
 from __future__ import annotations
 
-from typing import IO
+from pathlib import Path
+
+from . import certification
+from . import html as _html
+from .diff import diff_runs
+from .run_dir import RunDir
+
+__all__ = ["diff_runs", "render_html"]
 
 
-def render_html(run_dir: str) -> str:
-    raise NotImplementedError
-
-
-def diff_runs(run_a: str, run_b: str, out: IO[str]) -> int:
-    raise NotImplementedError
+def render_html(run_dir: str | Path) -> Path:
+    """Re-render summary.html of a run directory from its certification.json and evidence files."""
+    located = RunDir.locate(run_dir)
+    return _html.write(certification.load(located.certification), located)

@@ -1,11 +1,220 @@
-"""Placeholder: the report plugin (see conformance/report/__init__.py)."""
+"""The report plugin: every conformance run writes `<reports-dir>/<run-id>/`.
+
+Registered by `conformance.plugin` when the suite is active. It points JUnit XML and allure
+results into the run directory, follows what pytest does with each requirement's item, turns
+baseline failures into xfails, and at the end of the session writes evidence, certification.json
+and summary.html, applies the CI gate to the exit status, and scrubs every file of the run.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+import pytest
+
+from ..errors import SuiteError
+from ..items import RequirementItem
+from ..runtime import Runtime
+from ..spec import Profile, load_profiles
+from . import baseline as baseline_module
+from . import html
+from .certification import (
+    FORMAT,
+    Certification,
+    RequirementRecord,
+    dump,
+    overall,
+    profile_record,
+    requirement_record,
+    suite_version,
+)
+from .evidence_files import EvidenceFiles
+from .gate import Gate, evaluate
+from .outputs import enable_allure, enable_junit, rfc_link
+from .run_dir import RunDir, new_run_id
+from .scrub import Scrubber
+from .tracking import Tracker
+
+EMBEDDED = "embedded reference servers"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class ReportPlugin:
-    def __init__(self, runtime: Any, config: Any) -> None:
+    """One per conformance run; its hooks follow the run and write the run directory at the end."""
+
+    def __init__(self, runtime: Runtime, config: pytest.Config) -> None:
         self.runtime = runtime
         self.config = config
+        self.started = datetime.now(UTC)
+        self.tracker = Tracker()
+        self.scrubber = Scrubber(runtime.masker)
+        self.baseline: baseline_module.Baseline | None = None
+        self.run_dir: RunDir | None = None
+        self.junit: Path | None = None
+        self.allure: Path | None = None
+        self.certification: Certification | None = None
+        self.gate: Gate | None = None
+        if config.option.collectonly or hasattr(config, "workerinput"):
+            return
+        here = Path(config.invocation_params.dir)
+        try:
+            given = config.getoption("baseline")
+            if given:
+                known = {r.id for p in load_profiles().values() for r in p.requirements}
+                self.baseline = baseline_module.load(here / given, known)
+            run_id = config.getoption("run_id") or new_run_id(self.started)
+            self.run_dir = RunDir.create(here / config.getoption("reports_dir"), run_id)
+        except SuiteError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        self.junit = enable_junit(config, self.run_dir.junit)
+        self.allure = enable_allure(config, self.run_dir.allure)
+
+    # -- following the items ------------------------------------------------------------------
+    def pytest_report_header(self) -> str | None:
+        return f"oauth2-conformance: reports in {self.run_dir.path}" if self.run_dir else None
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            if isinstance(item, RequirementItem):
+                self.tracker.collected(item.requirement.id, item.nodeid)
+                url = rfc_link(item.requirement.source)
+                if url:
+                    item.add_marker(pytest.mark.allure_link(url, link_type="link", name=item.requirement.source))
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            if isinstance(item, RequirementItem):
+                self.tracker.deselected(item.requirement.id, item.nodeid)
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        """Innermost wrapper, so allure and junit see a baseline failure already turned into an xfail."""
+        report = yield
+        if not isinstance(item, RequirementItem):
+            return report
+        rid = item.requirement.id
+        verdict = self.runtime.verdicts.get(rid)
+        reason = self.baseline.reason(rid) if self.baseline else None
+        if reason and report.when == "call" and report.failed and verdict is not None and verdict.status == "fail":
+            report.outcome = "skipped"
+            report.wasxfail = f"baseline: {reason}"
+        self.tracker.report(rid, report, decided=verdict is not None)
+        return report
+
+    # -- the end of the session -------------------------------------------------------------
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """After junitxml wrote its file (trylast), so that file can be scrubbed too."""
+        if self.run_dir is None:
+            return
+        run_dir = self.run_dir
+        evidence = EvidenceFiles(run_dir, self.scrubber)
+        by_profile: dict[str, list[RequirementRecord]] = {}
+        for profile in self.runtime.plan.profiles:
+            by_profile[profile.name] = [
+                requirement_record(
+                    r,
+                    self.runtime.verdicts.get(r.id),
+                    self.tracker.trace(r.id),
+                    evidence.write(self.runtime.verdicts.get(r.id)),
+                    self.baseline.reason(r.id) if self.baseline else None,
+                )
+                for r in profile.requirements
+            ]
+        records = [r for recs in by_profile.values() for r in recs]
+        self.gate = gate = evaluate(records, self.baseline)
+        if session.exitstatus == pytest.ExitCode.OK and not gate.passed:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        profiles = [
+            profile_record(p, by_profile[p.name], self._config(p), self.runtime.plan.faults.get(p.name, ()))
+            for p in self.runtime.plan.profiles
+        ]
+        verdict = overall(profiles)
+        doc: Certification = {
+            "format": FORMAT,
+            "suite": {"name": "oauth2-conformance", "version": suite_version()},
+            "run_id": run_dir.run_id,
+            "started": _iso(self.started),
+            "finished": _iso(datetime.now(UTC)),
+            "target": self.runtime.plan.target or EMBEDDED,
+            "seed": self._seed(),
+            "strict_levels": self.runtime.plan.strict,
+            "command": list(self.config.invocation_params.args),
+            "outputs": {"junit": _name(self.junit, run_dir), "allure": _name(self.allure, run_dir)},
+            "profiles": profiles,
+            "requirements": records,
+            "baseline": self._baseline_json(),
+            "gate": gate.to_json(int(session.exitstatus)),
+            "verdict": verdict,
+            "certified": verdict == "pass",
+        }
+        self.certification = self.scrubber.data(doc)
+        dump(self.certification, run_dir.certification)
+        html.write(self.certification, run_dir)
+        for written in (run_dir.path, self.junit, self.allure):
+            if written is not None and written.exists():
+                self.scrubber.tree(written)
+
+    def _baseline_json(self) -> dict[str, Any] | None:
+        if self.baseline is None:
+            return None
+        entries = [{"id": rid, "reason": reason} for rid, reason in self.baseline.reasons.items()]
+        return {"file": self.baseline.path, "entries": entries}
+
+    def _config(self, profile: Profile) -> dict[str, Any] | None:
+        live = self.runtime.sessions.get(profile.name)
+        if live is not None:
+            return live[0].config.masked()
+        return self.runtime.plan.config.masked() if self.runtime.plan.config else None
+
+    def _seed(self) -> Any:
+        """The run's Hypothesis seed (`--hypothesis-seed` replays it)."""
+        return self.runtime.plan.seed
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.certification is None or self.gate is None or self.run_dir is None:
+            return
+        tr, doc, gate = terminalreporter, self.certification, self.gate
+        tr.section("conformance report")
+        for p in doc["profiles"]:
+            counts = ", ".join(f"{n} {v}" for v, n in p["totals"].items() if n)
+            label = html.HEADLINE.get(p["verdict"], p["verdict"])
+            tr.line(f"{p['name']:<11} {label:<26} {counts}", green=p["certified"], red=p["verdict"] == "fail")
+        tr.line(f"overall: {html.HEADLINE.get(doc['verdict'], doc['verdict'])}", bold=True)
+        flags = (
+            (gate.must_not_run, "MUST requirements selected but not run (they fail the run)", "red"),
+            (gate.expected, "expected failures from the baseline (they do not fail the run)", ""),
+            (gate.stale, "STALE baseline entries (they pass now: remove them from the baseline)", "yellow"),
+            (gate.never_ran, "baseline entries that never ran (check the selection or the baseline)", "yellow"),
+        )
+        for ids, label, colour in flags:
+            if ids:
+                tr.line(f"{label}: {', '.join(ids)}", **({colour: True} if colour else {}))
+        outputs = [name for name in doc["outputs"].values() if name is not None]
+        inside = [name for name in outputs if not Path(name).is_absolute()]
+        tr.line(f"reports: {self.run_dir.path} ({', '.join(['certification.json', 'summary.html', *inside])})")
+        for name in outputs:
+            if name not in inside:
+                tr.line(f"also written (your path): {name}")
+
+    def pytest_unconfigure(self) -> None:
+        if self.run_dir is not None and self.certification is None:
+            self.run_dir.remove_if_empty()
+
+
+def _name(path: Path | None, run_dir: RunDir) -> str | None:
+    if path is None:
+        return None
+    try:
+        return path.relative_to(run_dir.path).as_posix()
+    except ValueError:
+        return str(path)

@@ -16,7 +16,7 @@ class ServerModule(Protocol):
     build: Callable[[ServerState], Starlette]
 
 
-PROFILES: tuple[str, ...] = ("everydo", "usercenter", "yixin", "ekuaibao", "generic")
+PROFILES: tuple[str, ...] = ("everydo", "usercenter", "yixin", "ekuaibao", "generic", "rfc6749")
 
 # Fixed profile parameters the reference servers expect (the config's `params`).
 PROFILE_PARAMS: dict[str, dict[str, str]] = {
@@ -28,6 +28,15 @@ PROFILE_PARAMS: dict[str, dict[str, str]] = {
 # Other config the reference servers need: generic grants two scopes.
 PROFILE_EXTRAS: dict[str, dict[str, Any]] = {
     "generic": {"scope": "read write"},
+    # Codes come through the server's own login and consent pages, as with a real server.
+    "rfc6749": {
+        "scope": "read write",
+        "code_url": None,
+        "login": [
+            {"match": 'name="password"', "form": {"username": "{username}", "password": "{password}"}},
+            {"match": 'name="consent_csrf"', "form": {"confirm": "yes"}},
+        ],
+    },
 }
 
 

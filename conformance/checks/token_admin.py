@@ -1,0 +1,80 @@
+"""Revocation (RFC 7009) and introspection (RFC 7662), and what a reused code does to the tokens
+issued from it (RFC 6749 §4.1.2)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from ..errors import PreconditionFailed
+from ..spec import Flow
+from .base import CheckContext, check
+from .lifecycle import role_param
+
+
+def _introspection_flow(ctx: CheckContext) -> Flow:
+    for flow in ctx.session.profile.flows.values():
+        if flow.operation.endpoint == "introspection_endpoint" or flow.name == "introspect":
+            return flow
+    raise PreconditionFailed("the profile has no introspection flow to observe tokens with")
+
+
+def introspect(ctx: CheckContext, token: str) -> dict[str, Any]:
+    flow = _introspection_flow(ctx)
+    reply = ctx.session.call(flow, {role_param(flow, "access_token"): token})
+    body = reply.json()
+    if reply.status != 200 or not isinstance(body, dict) or not isinstance(body.get("active"), bool):
+        raise PreconditionFailed(f"introspection answered HTTP {reply.status} without a boolean active member")
+    return body
+
+
+@check("introspection_semantics")
+def introspection_semantics(ctx: CheckContext) -> None:
+    flow = ctx.flow
+    param = role_param(flow, "access_token")
+    tokens = ctx.tokens()
+    live = ctx.session.call(flow, {param: tokens.access_token})
+    body = live.json()
+    if live.status != 200 or not isinstance(body, dict) or body.get("active") is not True:
+        raise ctx.fail(f"introspecting a live access token must answer 200 with active: true, got HTTP {live.status}")
+    problems = ctx.validator.problems(live, flow.operation)
+    if problems:
+        raise ctx.fail(f"the introspection response departs from RFC 7662 §2.2: {'; '.join(problems)}")
+    garbage = ctx.session.call(flow, {param: "bogus-" + secrets.token_hex(8)})
+    body = garbage.json()
+    if garbage.status != 200 or not isinstance(body, dict) or body.get("active") is not False:
+        raise ctx.fail(f"introspecting an unknown token must answer 200 with active: false, got HTTP {garbage.status}")
+
+
+@check("revoke_deactivates")
+def revoke_deactivates(ctx: CheckContext) -> None:
+    flow = ctx.flow
+    param = role_param(flow, "access_token")
+    tokens = ctx.tokens()
+    if not introspect(ctx, str(tokens.access_token)).get("active"):
+        raise PreconditionFailed("a fresh access token does not introspect as active")
+    reply = ctx.session.call(flow, {param: tokens.access_token})
+    if reply.status != 200:
+        raise ctx.fail(f"revoking a live access token must answer HTTP 200, got {reply.status}")
+    if introspect(ctx, str(tokens.access_token)).get("active"):
+        raise ctx.fail("after revocation the access token still introspects as active")
+    unknown = ctx.session.call(flow, {param: "bogus-" + secrets.token_hex(8)})
+    if unknown.status != 200:
+        raise ctx.fail(f"revoking an invalid token must still answer HTTP 200 (RFC 7009 §2.2), got {unknown.status}")
+
+
+@check("code_reuse_revokes")
+def code_reuse_revokes(ctx: CheckContext) -> None:
+    flow = ctx.flow
+    param = role_param(flow, "code")
+    code = ctx.session.new_code()
+    first = ctx.session.call(flow, {param: code})
+    ctx.succeed(first, step="the first exchange of a fresh code")
+    access = ctx.session.issued(first, flow, "access_token")
+    if not introspect(ctx, str(access)).get("active"):
+        raise PreconditionFailed("the access token from the first exchange does not introspect as active")
+    again = ctx.session.call(flow, {param: code})
+    if ctx.outcome(again).success:
+        raise PreconditionFailed("the reused code was accepted (see the code single-use requirement)")
+    if introspect(ctx, str(access)).get("active"):
+        raise ctx.fail("after the code was reused, the access token issued from it is still active")
