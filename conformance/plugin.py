@@ -124,7 +124,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     try:
         runtime.probe()
     except SuiteError as exc:
-        raise pytest.UsageError(str(exc)) from None
+        # The run ends here, but still writes what it learned: a report with every requirement not run.
+        runtime.abort(str(exc))
+        reporter = session.config.pluginmanager.get_plugin("oauth2-conformance-report")
+        where = reporter.write_aborted(session) if reporter is not None else None
+        raise pytest.UsageError(f"{exc}" + (f" (report: {where})" if where else "")) from None
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:

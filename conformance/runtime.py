@@ -16,7 +16,7 @@ from . import config as config_module
 from .client import Budget, TargetClient
 from .config import TargetConfig
 from .errors import ConfigError, TargetError
-from .evidence import Masker, curl_script, render_all
+from .evidence import EvidenceLog, Masker, curl_script, render_all
 from .properties.runner import EXAMPLES
 from .servers import ReferenceServer, reference_config
 from .session import ProfileSession
@@ -158,6 +158,12 @@ class Runtime:
             self.attach(item, render_all(verdict.log, self.masker), curl_script(verdict.log, self.masker))
         if verdict.status == "pass":
             verdict.log = verdict.log.summary()
+
+    def abort(self, reason: str) -> None:
+        """The run cannot talk to the target at all: every requirement is an error, not run."""
+        for profile in self.plan.profiles:
+            for requirement in profile.requirements:
+                self.verdicts.setdefault(requirement.id, Verdict(requirement, "error", reason, EvidenceLog()))
 
     def requests_made(self) -> int:
         return sum(s.client.requests_made for s, _ in self.sessions.values())

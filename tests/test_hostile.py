@@ -4,6 +4,7 @@ of the timeout, with a non-zero exit and one line per problem, never a traceback
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from pathlib import Path
@@ -44,7 +45,12 @@ def run_against(pytester: pytest.Pytester, url: str) -> tuple[pytest.RunResult, 
 
 
 def assert_ends_with_reasons(result: pytest.RunResult, elapsed: float) -> None:
+    """Non-zero exit within the bound, a one-line reason per problem, no traceback, and a report."""
     output = result.stdout.str() + result.stderr.str()
+    reports = list(Path.cwd().glob("reports/*/certification.json"))
+    assert len(reports) == 1, output
+    verdicts = {r["verdict"] for r in json.loads(reports[0].read_text())["requirements"]}
+    assert verdicts - {"pass"}, "a hostile target cannot pass every requirement"
     assert result.ret != 0, output
     assert elapsed < BOUND, f"run took {elapsed:.1f} s"
     assert "Traceback" not in output

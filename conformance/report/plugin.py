@@ -164,6 +164,14 @@ class ReportPlugin:
             if written is not None and written.exists():
                 self.scrubber.tree(written)
 
+    def write_aborted(self, session: pytest.Session) -> Path | None:
+        """Write the report of a run that stopped before any requirement ran (unreachable target)."""
+        if self.run_dir is None:
+            return None
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
+        self.pytest_sessionfinish(session)
+        return self.run_dir.path
+
     def _baseline_json(self) -> dict[str, Any] | None:
         if self.baseline is None:
             return None
