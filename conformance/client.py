@@ -101,6 +101,7 @@ class TargetClient:
         transport = httpx.HTTPTransport(verify=verify, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
         self._http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
         self.requests_made = 0
+        self.last_error = ""
         self.consecutive_failures = 0
         self.log = EvidenceLog()
         self._seq = 0
@@ -143,7 +144,7 @@ class TargetClient:
                 response.close()
         except httpx.HTTPError as exc:
             exchange.elapsed_ms = (time.monotonic() - started) * 1000
-            exchange.error = self._explain(exc, method, url)
+            exchange.error = self.last_error = self._explain(exc, method, url)
             self.consecutive_failures += 1
             raise TargetError(exchange.error) from None
         self.consecutive_failures = 0
@@ -157,7 +158,8 @@ class TargetClient:
         """Budget, rate limit and circuit breaker, checked before anything is sent."""
         if self.consecutive_failures >= BREAKER_LIMIT:
             raise TargetUnreachable(
-                f"not run: the target failed {self.consecutive_failures} requests in a row (see the first error)"
+                f"target unreachable: {self.consecutive_failures} requests in a row failed "
+                f"(the last: {self.last_error}); the run stopped asking"
             )
         self.budget.spend()
         self.requests_made += 1

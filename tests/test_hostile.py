@@ -69,6 +69,17 @@ def test_hostile_target(pytester: pytest.Pytester, mode: str, profile: str) -> N
     assert_ends_with_reasons(result, elapsed)
 
 
+def test_circuit_breaker_stops_asking_a_dead_target(pytester: pytest.Pytester) -> None:
+    with HostileServer("dies") as server:
+        write_config(pytester, "yixin", server.url)
+        result, elapsed = run_against(pytester, server.url)
+        asked = server.requests
+    assert_ends_with_reasons(result, elapsed)
+    assert asked <= 5, f"the target was asked {asked} times after it died"
+    stopped = [line for line in result.stdout.lines if "the run stopped asking" in line]
+    assert len(stopped) >= 10, result.stdout.str()
+
+
 def test_refused_port_gives_up_in_seconds(pytester: pytest.Pytester) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -99,6 +99,8 @@ MUTANTS: list[tuple[str, str, str, str]] = [
     ("rfc6749", "unknown_grant_invalid_request", "RFC-UNSUPPORTED-GRANT", "fail"),
     ("rfc6749", "no_token_type", "RFC-PASSWORD-RESPONSE", "fail"),
     ("rfc6749", "code_reusable", "RFC-LIFECYCLE", "fail"),
+    ("rfc6749", "tokens_never_expire", "RFC-TOKEN-EXPIRES", "fail"),
+    ("usercenter", "tokens_never_expire", "UC-TOKEN-EXPIRES", "warning"),
     # The stateful lifecycle model of each profile.
     ("yixin", "code_reusable", "YX-LIFECYCLE", "fail"),
     ("everydo", "refresh_reusable", "EV-LIFECYCLE", "fail"),

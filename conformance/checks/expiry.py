@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from ..errors import MissingPrerequisite, PreconditionFailed
+from ..pointer import resolve
 from .base import CheckContext, check
 from .lifecycle import role_param
 
@@ -111,3 +112,33 @@ def refresh_after_expiry_rejected(ctx: CheckContext) -> None:
     _advance(ctx, lifetime + 1)
     reply = ctx.session.call(flow, tokens=tokens)
     ctx.expect_error(reply, ctx.option("expect_error", ()), "a refresh after the access token expired")
+
+
+@check("access_token_expires")
+def access_token_expires(ctx: CheckContext) -> None:
+    """An access token works until its stated lifetime is over, and not after (the probe flow sees it)."""
+    session = ctx.session
+    probe = ctx.flow
+    source = session.flow(session.profile.token_source or "")
+    active = ctx.option("active_pointer")
+
+    def accepted(tokens: Any) -> bool:
+        reply = session.call(probe, tokens=tokens)
+        if not ctx.outcome(reply, probe).success:
+            return False
+        return active is None or resolve(reply.json(), active) is True
+
+    sent_at = session.now()
+    tokens = ctx.tokens()
+    raw = session.issued(tokens.reply, source, "expiry")
+    value = int(raw) if isinstance(raw, str) and raw.isdigit() else raw
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PreconditionFailed(f"{source.name} states no expiry to wait for")
+    lifetime = value / 1000 - sent_at if source.expiry_unit == "epoch_ms" else float(value)
+    if not accepted(tokens):
+        raise PreconditionFailed(f"{probe.name} does not accept a fresh access token")
+    _advance(ctx, lifetime + 1)
+    if accepted(tokens):
+        raise ctx.fail(
+            f"{probe.name} still accepts the access token {lifetime:g} s after it was issued, past its expiry"
+        )

@@ -3,7 +3,8 @@
 
 Modes: `silent` (accepts, never answers), `slow` (answers after `delay` s), `close` (closes
 without answering), `html500`, `html200`, `wrong_ctype`, `no_ctype`, `bad_utf8`, `huge`
-(a 50 MB body), `deep` (JSON nested 100,000 levels), `redirect_loop`.
+(a 50 MB body), `deep` (JSON nested 100,000 levels), `redirect_loop`, `dies` (answers the first
+request, then closes every connection: the circuit breaker's case).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ MODES = (
     "huge",
     "deep",
     "redirect_loop",
+    "dies",
 )
 HUGE_BYTES = 50 * 1024 * 1024
 DEEP_LEVELS = 100_000
@@ -133,6 +135,10 @@ class HostileServer:
     async def _deep(self, request: bytes, writer: asyncio.StreamWriter) -> None:
         body = b"[" * DEEP_LEVELS + b"]" * DEEP_LEVELS
         writer.write(_simple("200 OK", "application/json", body))
+
+    async def _dies(self, request: bytes, writer: asyncio.StreamWriter) -> None:
+        if self.requests == 1:
+            writer.write(_simple("200 OK", "text/html", b"<html>up</html>"))
 
     async def _redirect_loop(self, request: bytes, writer: asyncio.StreamWriter) -> None:
         path = request.split(b" ", 2)[1].decode("latin-1")

@@ -50,6 +50,7 @@ FAULTS = {
     "refresh_not_rotated": "a refresh returns the same refresh token, which stays valid (RFC 9700 §4.14.2)",
     "unknown_grant_invalid_request": "an unknown grant_type gets invalid_request, not unsupported_grant_type (§5.2)",
     "no_token_type": "token responses lack token_type (RFC 6749 §5.1)",
+    "tokens_never_expire": "access tokens stay active after expires_in (RFC 7662 §2.2)",
 }
 
 
@@ -153,7 +154,11 @@ def build(state: ServerState) -> Starlette:
             body["refresh_token"] = state.issue("refresh_token", None, **common, scope=scope if kept is None else kept)
         refresh_token = body.get("refresh_token")
         body["access_token"] = state.issue(
-            "access_token", ACCESS_LIFETIME, **common, scope=scope, refresh=refresh_token
+            "access_token",
+            None if state.fault("tokens_never_expire") else ACCESS_LIFETIME,
+            **common,
+            scope=scope,
+            refresh=refresh_token,
         )
         if scope:
             body["scope"] = scope

@@ -35,6 +35,7 @@ FAULTS = {
     "crash_on_bad_json": "a malformed JSON body gets a 500 HTML page (line 56)",
     "garbage_refresh_accepted": "any refresh_token is accepted (line 330)",
     "check_accepts_garbage": "checkOauthToken answers status 1 for any token (line 156)",
+    "tokens_never_expire": "access tokens keep working after expires_in (line 73)",
 }
 
 
@@ -82,7 +83,8 @@ def build(state: ServerState) -> Starlette:
         return value if state.fault("result_object") else json.dumps(value)
 
     def tokens(username: str, refresh: str | None = None) -> Response:
-        access = state.issue("access_token", ACCESS_LIFETIME, username=username)
+        lifetime = None if state.fault("tokens_never_expire") else ACCESS_LIFETIME
+        access = state.issue("access_token", lifetime, username=username)
         refresh = refresh or state.issue("refresh_token", None, username=username)
         result = {"accessToken": access, "refreshToken": refresh, "expires_in": str(ACCESS_LIFETIME)}
         return answer({"result": embedded(result)})
