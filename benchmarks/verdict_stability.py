@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from conformance.servers import PROFILES, ReferenceServer  # noqa: E402
-from tests.fixtures.reference import Harness  # noqa: E402
+from conformance.servers import PROFILES, ReferenceServer
+from tests.fixtures.reference import Harness
 
 
 def main() -> int:
