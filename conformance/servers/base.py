@@ -6,13 +6,15 @@ switched into; a mutant is a reference server with one fault on.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -107,6 +109,20 @@ class ServerState:
         grant = self.grants.get(value)
         if grant is not None:
             grant.used = True
+
+
+def basic_credentials(request: Request) -> tuple[str, str] | None:
+    """(client_id, client_secret) from an HTTP Basic header, each form-urlencoded (RFC 6749 §2.3.1);
+    None without one, empty strings when it cannot be decoded."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return ("", "")
+    client_id, _, secret = decoded.partition(":")
+    return unquote_plus(client_id), unquote_plus(secret)
 
 
 async def read_params(request: Request) -> dict[str, Any]:

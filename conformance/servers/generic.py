@@ -6,18 +6,16 @@ redirects per §4.1.2/§4.2.2, token responses per §5.1, errors per §5.2. Auth
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import unquote_plus, urlencode
+from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from .base import ServerState, read_params, test_routes
+from .base import ServerState, basic_credentials, read_params, test_routes
 
 ACCESS_LIFETIME = 3600  # unsaid by the document; one hour
 CODE_LIFETIME = 600  # unsaid by the document; RFC 6749 §4.1.2 recommends at most ten minutes
@@ -44,19 +42,6 @@ class OAuthError(Exception):
         super().__init__(description)
         self.code = code
         self.description = description
-
-
-def basic_credentials(request: Request) -> tuple[str, str] | None:
-    """client_id and client_secret from an HTTP Basic header (RFC 6749 §2.3.1), if one is sent."""
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return ("", "")
-    client_id, _, secret = decoded.partition(":")
-    return unquote_plus(client_id), unquote_plus(secret)
 
 
 def build(state: ServerState) -> Starlette:

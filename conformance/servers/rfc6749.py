@@ -11,19 +11,18 @@ Choices the RFCs leave open are noted where they are made.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import html
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote_plus, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from .base import Grant, ServerState, test_routes
+from .base import Grant, ServerState, basic_credentials, test_routes
 
 ACCESS_LIFETIME = 3600  # seconds; RFC 6749 leaves the lifetime to the server
 CODE_LIFETIME = 600  # RFC 6749 §4.1.2 recommends at most ten minutes
@@ -60,19 +59,6 @@ class OAuthError(Exception):
     def __init__(self, code: str, description: str, basic: bool = False) -> None:
         super().__init__(description)
         self.code, self.description, self.basic = code, description, basic
-
-
-def basic_credentials(request: Request) -> tuple[str, str] | None:
-    """(client_id, client_secret) from an HTTP Basic header, each form-urlencoded (RFC 6749 §2.3.1)."""
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return ("", "")
-    client_id, _, secret = decoded.partition(":")
-    return unquote_plus(client_id), unquote_plus(secret)
 
 
 async def form_params(request: Request) -> dict[str, str]:
