@@ -49,7 +49,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         import pytest
 
         extra = [a for a in args.pytest_args if a != "--"]
-        return int(pytest.main(["--conformance", "-p", "no:cacheprovider", *extra]))
+        quiet_or_verbose = any(a.startswith(("-q", "-v", "--quiet", "--verbose")) for a in extra)
+        progress = [] if quiet_or_verbose else ["-v"]  # one line per requirement, with its verdict
+        return int(pytest.main(["--conformance", "-p", "no:cacheprovider", *progress, *extra]))
     if args.command == "serve":
         return _serve(args.profile, args.port, args.fault)
     if args.command == "profiles":

@@ -46,6 +46,7 @@ class RequirementItem(pytest.Item):
         session, validator = self.runtime.session(profile)
         self.verdict = verdict = decide(requirement, session, validator, strict=self.runtime.plan.strict)
         self.runtime.record(self, verdict)
+        self.user_properties.append(("verdict", verdict.status))
         if verdict.status == "not run":
             pytest.skip(f"not run: {verdict.reason}")
         if verdict.status == "error":

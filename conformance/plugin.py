@@ -191,6 +191,13 @@ def _attach(item: Any, evidence: str, script: str) -> None:
     allure.attach(script, name="reproduce.sh", attachment_type=allure.attachment_type.TEXT)
 
 
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, Any] | None:
+    """A SHOULD (or advisory) violation passes, but shows as a warning: W, and "warned" in the totals."""
+    if report.when == "call" and report.passed and ("verdict", "warning") in report.user_properties:
+        return "warned", "W", ("WARNING", {"yellow": True})
+    return None
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     runtime = config.stash.get(RUNTIME, None)
     if runtime is not None and runtime.plan.config is not None and runtime.plan.config.insecure:

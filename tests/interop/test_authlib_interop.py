@@ -62,6 +62,7 @@ def test_rfc6749_profile_against_authlib(pytester: pytest.Pytester, authlib_serv
     failed = {r.nodeid.split("::")[-1] for r in result.reprec.getreports("pytest_runtest_logreport") if r.failed}
     skipped = [r.nodeid for r in result.reprec.getreports("pytest_runtest_logreport") if r.skipped]
     assert failed == set(DEVIATIONS_MUST), result.stdout.str()
-    assert skipped == []
+    # Its tokens live 3600 s and its clock cannot be moved: waiting that out is beyond max_wait.
+    assert skipped == ["rfc6749::RFC-TOKEN-EXPIRES"]
     warnings = {line.split(" ")[0] for line in result.stdout.lines if line.startswith("RFC-") and "): " in line}
     assert warnings == set(DEVIATIONS_SHOULD), result.stdout.str()
