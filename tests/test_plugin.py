@@ -4,6 +4,7 @@ and one clear line (usage error, exit 4, no traceback) for every kind of bad inp
 from __future__ import annotations
 
 import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,22 @@ def test_silent_target_times_out(pytester: pytest.Pytester, tmp_path: Path) -> N
         pytester.makefile(".yaml", cfg="profile: yixin\ntimeout: 0.5\n")
         result = run(pytester, f"--target=http://127.0.0.1:{port}", "--target-config=cfg.yaml")
     assert_one_line_usage_error(result, "did not answer", "within 0.5 s")
+
+
+def _yixin_config(pytester: pytest.Pytester, **extra: str) -> None:
+    lines = ["profile: yixin", "client_id: app-1", "client_secret: secret-1", *(f"{k}: {v}" for k, v in extra.items())]
+    pytester.makefile(".yaml", cfg="\n".join(lines) + "\n")
+
+
+def test_code_command_gives_one_code_per_run(pytester: pytest.Pytester, reference) -> None:
+    url = reference.url("yixin")
+    fetch = f"import urllib.request; print(urllib.request.urlopen('{url}/_test/code').read().decode())"
+    _yixin_config(pytester, code_command=f'"{sys.executable} -c \\"{fetch}\\""')
+    result = run(pytester, f"--target={url}", "--target-config=cfg.yaml", "-k", "CODE-SINGLE-USE or BAD-CODE")
+    result.assert_outcomes(passed=2)
+
+
+def test_without_a_code_source_the_cases_say_which_key_to_set(pytester: pytest.Pytester, reference) -> None:
+    _yixin_config(pytester)
+    result = run(pytester, f"--target={reference.url('yixin')}", "--target-config=cfg.yaml", "-rs", "-k", "SINGLE-USE")
+    result.stdout.fnmatch_lines(["*not run: no way to get a code for this profile: set code_command*"])
