@@ -144,3 +144,13 @@ def test_advisory_requirements_fail_only_under_strict_levels(harness: Harness) -
     """A SHOULD of the document fails under --strict-levels; advice from an RFC never does."""
     verdicts = harness.run("ekuaibao", {"old_refresh_accepted"}, only={"EK-OLD-REFRESH-REJECTED"}, strict=True)
     assert verdicts["EK-OLD-REFRESH-REJECTED"].status == "warning"
+
+
+def test_every_check_has_a_mutant_that_breaks_it() -> None:
+    """A check that no mutant can fail is a defect: each registered check decides a mutant row."""
+    from conformance.checks import REGISTRY
+    from conformance.spec import load_profiles
+
+    profiles = load_profiles()
+    broken = {profiles[p].requirement(rid).check for p, _, rid, verdict in MUTANTS if verdict != "pass"}
+    assert set(REGISTRY) - broken == set()
