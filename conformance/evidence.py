@@ -112,9 +112,9 @@ class Exchange:
 
     def render(self, masker: Masker, body_limit: int = 2000) -> str:
         lines = [f"#{self.seq} {self.method} {masker.mask(self.url)}"]
-        ctype = self.request_headers.get("content-type")
-        if ctype:
-            lines.append(f"   content-type: {ctype}")
+        for header in ("content-type", "authorization"):
+            if header in self.request_headers:
+                lines.append(f"   {header}: {masker.mask(self.request_headers[header])}")
         if self.request_body:
             lines.append(f"   body: {masker.mask(self.request_body)[:body_limit]}")
         if self.error:
@@ -131,9 +131,9 @@ class Exchange:
 
     def curl(self, masker: Masker) -> str:
         parts = ["curl", "-sS", "-i", "-X", self.method, masker.mask(self.url)]
-        ctype = self.request_headers.get("content-type")
-        if ctype:
-            parts += ["-H", f"Content-Type: {ctype}"]
+        for header in ("Content-Type", "Authorization"):
+            if header.lower() in self.request_headers:
+                parts += ["-H", f"{header}: {masker.mask(self.request_headers[header.lower()])}"]
         if self.request_body:
             parts += ["--data-raw", masker.mask(self.request_body)]
         return " ".join(shlex.quote(p) for p in parts)
@@ -161,9 +161,6 @@ class EvidenceLog:
         kept = EvidenceLog(limit=1)
         kept.count = self.count
         return kept
-
-    def since(self, seq: int) -> list[Exchange]:
-        return [e for e in self._items if e.seq >= seq]
 
 
 def render_all(exchanges: Iterable[Exchange], masker: Masker) -> str:

@@ -146,10 +146,6 @@ class Runtime:
             session.client.send("GET", self.plan.target)
         except TargetError as exc:
             raise TargetError(f"target unreachable: {exc}") from None
-        finally:
-            session.client.requests_made = 0
-            if self.budget is not None:
-                self.budget.used = 0
 
     def record(self, item: Any, verdict: Verdict) -> None:
         """Keep the verdict; evidence only where it explains something (memory stays flat)."""

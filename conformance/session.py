@@ -115,7 +115,10 @@ class ProfileSession:
                 body_kind = param.location
                 body[name] = value if body_kind == "json" else str(value)
         path = re.sub(r"\{[^}]+\}", "", path)
-        headers = {"authorization": basic_authorization(credentials)} if credentials else {}
+        headers: dict[str, str] = {}
+        if credentials:
+            headers["authorization"] = basic_authorization(credentials)
+            self.masker.register(headers["authorization"].split(" ", 1)[1], "basic_credentials")
         url = self.url_for(flow.operation, path)
         verb = method or flow.operation.method
         if raw_body is not None:

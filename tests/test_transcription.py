@@ -17,30 +17,16 @@ needs_documents = pytest.mark.skipif(
     not SEEDS.is_dir(), reason=f"source documents not found at {SEEDS} (set OAUTH2_CONFORMANCE_SEEDS)"
 )
 
+EVERYDO_TOKEN_PARAMS = ["client_id", "client_secret", "grant_type", "code", "refrash_token", "username", "password"]
+
 # Read off the documents by hand: (method, path) -> parameters, and the response fields.
 INVENTORY: dict[str, dict[str, Any]] = {
     "everydo": {
         "operations": {
             ("GET", "/authorize"): ["client_id", "redirect_uri"],
             ("POST", "/authorize"): ["client_id", "redirect_uri"],
-            ("GET", "/access_token"): [
-                "client_id",
-                "client_secret",
-                "grant_type",
-                "code",
-                "refrash_token",
-                "username",
-                "password",
-            ],
-            ("POST", "/access_token"): [
-                "client_id",
-                "client_secret",
-                "grant_type",
-                "code",
-                "refrash_token",
-                "username",
-                "password",
-            ],
+            ("GET", "/access_token"): EVERYDO_TOKEN_PARAMS,
+            ("POST", "/access_token"): EVERYDO_TOKEN_PARAMS,
         },
         "fields": ["access_token", "refrash_token", "expires_in", "remind_in", "uid"],
     },

@@ -9,8 +9,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from ..errors import PreconditionFailed
-from .base import CheckContext, check
-from .lifecycle import role_param
+from .base import CheckContext, check, role_param
 
 
 @check("unregistered_redirect_refused")

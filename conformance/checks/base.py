@@ -6,6 +6,7 @@ check that decides them, so every requirement has one, and every check serves re
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,21 @@ from ..spec import Flow, Requirement
 from ..validation import ResponseValidator
 
 Check = Callable[["CheckContext"], None]
+
+
+def role_param(flow: Flow, role: str) -> str:
+    """The parameter of `flow` that carries `role` (the spec's x-role)."""
+    for name in flow.params:
+        if flow.operation.params[name].role == role:
+            return name
+    raise PreconditionFailed(f"{flow.name} sends no parameter with role {role}")
+
+
+def bogus(kind: str) -> str:
+    """A value no target issued: a made-up code, token or client."""
+    return f"bogus-{kind}-{secrets.token_hex(8)}"
+
+
 REGISTRY: dict[str, Check] = {}
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import secrets
 
 from ..errors import PreconditionFailed
-from .base import CheckContext, check
-from .lifecycle import role_param
+from .base import CheckContext, check, role_param
 
 METADATA_NAMES = {"basic": "client_secret_basic", "post": "client_secret_post"}
 

@@ -7,8 +7,7 @@ from typing import Any
 
 from ..errors import MissingPrerequisite, PreconditionFailed
 from ..pointer import resolve
-from .base import CheckContext, check
-from .lifecycle import role_param
+from .base import CheckContext, check, role_param
 
 TEN_YEARS = 10 * 365 * 86400
 TOLERANCE_S = 600  # clocks of the suite and the target may differ this much

@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from ..errors import MissingPrerequisite, PreconditionFailed
 from ..session import Tokens
-from ..spec import Flow
 from .base import CheckContext, check
-
-
-def role_param(flow: Flow, role: str) -> str:
-    for name in flow.params:
-        if flow.operation.params[name].role == role:
-            return name
-    raise PreconditionFailed(f"{flow.name} sends no parameter with role {role}")
 
 
 @check("refresh_scope_not_widened")

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import secrets
-
 from ..errors import PreconditionFailed
-from .base import CheckContext, check
-from .lifecycle import role_param
-
-
-def _bogus(kind: str) -> str:
-    return f"bogus-{kind}-{secrets.token_hex(8)}"
+from .base import CheckContext, bogus, check, role_param
 
 
 @check("unknown_client")
 def unknown_client(ctx: CheckContext) -> None:
     flow = ctx.flow
     param = role_param(flow, "client_id")
-    reply = ctx.session.call(flow, {param: _bogus("client")})
+    reply = ctx.session.call(flow, {param: bogus("client")})
     ctx.expect_error(reply, ctx.option("expect_error", ()), f"{flow.title} with an unknown {param}")
 
 
@@ -26,7 +19,7 @@ def bad_credential(ctx: CheckContext) -> None:
     flow = ctx.flow
     role = ctx.option("role")
     param = role_param(flow, role)
-    reply = ctx.session.call(flow, {param: _bogus(role)})
+    reply = ctx.session.call(flow, {param: bogus(role)})
     ctx.expect_error(reply, ctx.option("expect_error", ()), f"{flow.title} with a made-up {param}")
 
 
@@ -43,7 +36,7 @@ def unsupported_grant_type(ctx: CheckContext) -> None:
 def error_status(ctx: CheckContext) -> None:
     flow = ctx.flow
     param = role_param(flow, "code") if "code" in flow.required else role_param(flow, "client_id")
-    reply = ctx.session.call(flow, {param: _bogus(param)})
+    reply = ctx.session.call(flow, {param: bogus(param)})
     outcome = ctx.outcome(reply)
     if outcome.success:
         raise PreconditionFailed(f"{flow.name} accepted a made-up {param}")

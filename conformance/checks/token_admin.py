@@ -3,13 +3,11 @@ issued from it (RFC 6749 §4.1.2)."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from ..errors import PreconditionFailed
 from ..spec import Flow
-from .base import CheckContext, check
-from .lifecycle import role_param
+from .base import CheckContext, bogus, check, role_param
 
 
 def _introspection_flow(ctx: CheckContext) -> Flow:
@@ -40,7 +38,7 @@ def introspection_semantics(ctx: CheckContext) -> None:
     problems = ctx.validator.problems(live, flow.operation)
     if problems:
         raise ctx.fail(f"the introspection response departs from RFC 7662 §2.2: {'; '.join(problems)}")
-    garbage = ctx.session.call(flow, {param: "bogus-" + secrets.token_hex(8)})
+    garbage = ctx.session.call(flow, {param: bogus("token")})
     body = garbage.json()
     if garbage.status != 200 or not isinstance(body, dict) or body.get("active") is not False:
         raise ctx.fail(f"introspecting an unknown token must answer 200 with active: false, got HTTP {garbage.status}")
@@ -58,7 +56,7 @@ def revoke_deactivates(ctx: CheckContext) -> None:
         raise ctx.fail(f"revoking a live access token must answer HTTP 200, got {reply.status}")
     if introspect(ctx, str(tokens.access_token)).get("active"):
         raise ctx.fail("after revocation the access token still introspects as active")
-    unknown = ctx.session.call(flow, {param: "bogus-" + secrets.token_hex(8)})
+    unknown = ctx.session.call(flow, {param: bogus("token")})
     if unknown.status != 200:
         raise ctx.fail(f"revoking an invalid token must still answer HTTP 200 (RFC 7009 §2.2), got {unknown.status}")
 

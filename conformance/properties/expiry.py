@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from ..checks.base import CheckContext, check
+from ..checks.base import CheckContext, check, role_param
 from ..checks.expiry import TOLERANCE_S, expiry_value
-from ..checks.lifecycle import role_param
 from ..errors import PreconditionFailed
 from .runner import run_property
 

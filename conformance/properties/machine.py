@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 from hypothesis import HealthCheck, seed, settings
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
 
-from ..checks.base import CheckContext, check
-from ..checks.lifecycle import role_param
+from ..checks.base import CheckContext, check, role_param
+from ..client import Reply
 from ..errors import PreconditionFailed
 from ..evidence import EvidenceLog
 from ..session import Tokens
@@ -79,11 +79,11 @@ def machine_for(ctx: CheckContext, rules: Rules) -> type[RuleBasedStateMachine]:
     def broke(requirement: Requirement, message: str) -> None:
         raise ctx.fail(f"{requirement.cite()} broken in a sequence: {message}")
 
-    def expect_refused(requirement: Requirement, flow: Flow, reply_of: Callable[[], object], what: str) -> None:
+    def expect_refused(requirement: Requirement, flow: Flow, reply_of: Callable[[], Reply], what: str) -> None:
         reply = reply_of()
-        outcome = ctx.outcome(reply, flow)  # type: ignore[arg-type]
-        if outcome.success or reply.status >= 500:  # type: ignore[attr-defined]
-            broke(requirement, f"{what}: got {outcome.describe(reply)}")  # type: ignore[arg-type]
+        outcome = ctx.outcome(reply, flow)
+        if outcome.success or reply.status >= 500:
+            broke(requirement, f"{what}: got {outcome.describe(reply)}")
 
     undecided: list[PreconditionFailed] = []
 

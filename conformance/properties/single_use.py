@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from ..checks.base import CheckContext, check
-from ..checks.lifecycle import role_param
+from ..checks.base import CheckContext, check, role_param
 from .runner import run_property
 
 # How a used code is sent again. Each keeps the request otherwise valid, so the only reason to
