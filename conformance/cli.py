@@ -51,7 +51,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         extra = [a for a in args.pytest_args if a != "--"]
         quiet_or_verbose = any(a.startswith(("-q", "-v", "--quiet", "--verbose")) for a in extra)
         progress = [] if quiet_or_verbose else ["-v"]  # one line per requirement, with its verdict
-        return int(pytest.main(["--conformance", "-p", "no:cacheprovider", *progress, *extra]))
+        return int(pytest.main(["--conformance", "--certify", "-p", "no:cacheprovider", *progress, *extra]))
     if args.command == "serve":
         return _serve(args.profile, args.port, args.fault)
     if args.command == "profiles":

@@ -20,7 +20,7 @@ import httpx
 
 from .config import TargetConfig
 from .errors import ConfigError, TargetError, TargetUnreachable
-from .evidence import EvidenceLog, Exchange
+from .evidence import Exchange, record
 
 BREAKER_LIMIT = 3  # consecutive transport errors before the run gives up on the target
 
@@ -90,7 +90,7 @@ class Budget:
 
 
 class TargetClient:
-    """Sends requests for one target and records them in the current evidence log."""
+    """Sends requests for one target; each exchange goes to the recorder of the requirement being decided."""
 
     def __init__(self, config: TargetConfig, budget: Budget | None = None) -> None:
         self.config = config
@@ -103,7 +103,6 @@ class TargetClient:
         self.requests_made = 0
         self.last_error = ""
         self.consecutive_failures = 0
-        self.log = EvidenceLog()
         self._seq = 0
 
     def close(self) -> None:
@@ -134,7 +133,7 @@ class TargetClient:
             },
             request_body=request.content.decode("utf-8", "replace"),
         )
-        self.log.add(exchange)
+        record(exchange)
         started = time.monotonic()
         try:
             response = self._http.send(request, stream=True)

@@ -51,9 +51,15 @@ class TargetConfig:
     client_auth: str | None = None  # basic | post: overrides the profile's default
     endpoints: Mapping[str, str] = field(default_factory=dict)  # metadata field -> URL, beats discovery
     login: tuple[Mapping[str, Any], ...] = ()  # scripted login and consent steps (see conformance/login.py)
+    # A client per grant (authorization_code, implicit, password, client_credentials) and `second`, a
+    # second client for cross-client checks; each {client_id, client_secret}; the top-level client otherwise.
+    clients: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # What the target offers, by RFC 8414 metadata member; beats the target's metadata (conformance/capabilities.py).
+    capabilities: Mapping[str, Any] = field(default_factory=dict)
 
     def secrets(self) -> tuple[str, ...]:
         values = [getattr(self, key) for key in SECRET_KEYS]
+        values += [client.get("client_secret") for client in self.clients.values()]
         return tuple(v for v in values if v)
 
     def masked(self) -> dict[str, Any]:
@@ -63,6 +69,11 @@ class TargetConfig:
             value = getattr(self, f.name)
             out[f.name] = "***" if f.name in SECRET_KEYS and value else value
         out["params"] = dict(self.params)
+        out["clients"] = {
+            grant: {k: "***" if k in SECRET_KEYS and v else v for k, v in client.items()}
+            for grant, client in self.clients.items()
+        }
+        out["capabilities"] = dict(self.capabilities)
         return out
 
 
@@ -103,6 +114,8 @@ def from_mapping(data: Mapping[str, Any], where: str = "config") -> TargetConfig
     if values.get("client_auth") not in (None, "basic", "post"):
         raise ConfigError(f"{where}: client_auth must be basic or post, got {values['client_auth']!r}")
     values["login"] = _login_steps(values.get("login"), where)
+    values["clients"] = _clients(values.get("clients"), where)
+    values["capabilities"] = _capabilities(values.get("capabilities"), where)
     for key in ("max_wait", "timeout", "connect_timeout", "rate"):
         if values.get(key) is not None and not isinstance(values[key], int | float):
             raise ConfigError(f"{where}: {key} must be a number of seconds, got {values[key]!r}")
@@ -110,7 +123,7 @@ def from_mapping(data: Mapping[str, Any], where: str = "config") -> TargetConfig
         if values.get(key) is not None and not isinstance(values[key], int):
             raise ConfigError(f"{where}: {key} must be an integer, got {values[key]!r}")
     for key, value in values.items():
-        if key not in {"params", "insecure", "endpoints", "login"} and isinstance(value, dict | list | tuple):
+        if key not in {"params", "insecure", "endpoints", "login", "clients", "capabilities"} and isinstance(value, dict | list | tuple):
             raise ConfigError(f"{where}: {key} must be a single value, not a {type(value).__name__}")
     return TargetConfig(**values)
 
@@ -133,6 +146,53 @@ def _login_steps(raw: Any, where: str) -> tuple[Mapping[str, Any], ...]:
             raise ConfigError(f"{where}: login step {n}: match is not a valid regex ({exc})") from None
         steps.append(step)
     return tuple(steps)
+
+
+CLIENT_KEYS = ("client_id", "client_secret", "redirect_uri")
+CLIENT_NAMES = ("authorization_code", "implicit", "password", "client_credentials", "second")
+CAPABILITY_KEYS = {
+    "grant_types_supported": list,
+    "response_types_supported": list,
+    "token_endpoint_auth_methods_supported": list,
+    "code_challenge_methods_supported": list,
+    "revocation_endpoint": bool,
+    "introspection_endpoint": bool,
+}
+
+
+def _clients(raw: Any, where: str) -> dict[str, dict[str, str]]:
+    """`clients`: a client per grant and a `second` client, each with client_id (and client_secret)."""
+    if raw in (None, {}):
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: clients must map a grant ({', '.join(CLIENT_NAMES)}) to a client")
+    out: dict[str, dict[str, str]] = {}
+    for name, client in raw.items():
+        if name not in CLIENT_NAMES:
+            raise ConfigError(f"{where}: clients.{name} is not a grant; use one of {', '.join(CLIENT_NAMES)}")
+        if not isinstance(client, dict) or "client_id" not in client or set(client) - set(CLIENT_KEYS):
+            raise ConfigError(f"{where}: clients.{name} must have client_id (and optionally client_secret, redirect_uri)")
+        out[str(name)] = {str(k): str(v) for k, v in client.items() if v is not None}
+    return out
+
+
+def _capabilities(raw: Any, where: str) -> dict[str, Any]:
+    """`capabilities`: RFC 8414 member names with what the target offers, beating its metadata."""
+    if raw in (None, {}):
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: capabilities must map RFC 8414 metadata names to values")
+    out: dict[str, Any] = {}
+    for name, value in raw.items():
+        kind = CAPABILITY_KEYS.get(name)
+        if kind is None:
+            raise ConfigError(f"{where}: capabilities.{name} is unknown; known: {', '.join(CAPABILITY_KEYS)}")
+        if kind is list and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            raise ConfigError(f"{where}: capabilities.{name} must be a list of names")
+        if kind is bool and not isinstance(value, bool):
+            raise ConfigError(f"{where}: capabilities.{name} must be true or false (its URL goes in endpoints)")
+        out[str(name)] = list(value) if kind is list else value
+    return out
 
 
 def load(path: str | os.PathLike[str]) -> TargetConfig:

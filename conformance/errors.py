@@ -9,6 +9,7 @@ SuiteError                    the suite could not do its job (a usage or run err
     └── TargetUnreachable     the circuit breaker opened: stop trying
 MissingPrerequisite           a value the case needs is not configured (the case is skipped)
 PreconditionFailed            an earlier step failed, so the requirement is undecided (skipped)
+NotApplicable                 the target does not offer the feature the requirement is about
 """
 
 from __future__ import annotations
@@ -57,3 +58,11 @@ class MissingPrerequisite(Exception):
 
 class PreconditionFailed(Exception):
     """A step the check relies on did not work, so this requirement cannot be decided (not run)."""
+
+
+class NotApplicable(Exception):
+    """The target does not offer what the requirement is about (an optional grant, response type,
+    endpoint or auth method), as its metadata, the config or an RFC-coded refusal shows.
+
+    The message says how the suite knows and, where it helps, what to configure to run it anyway.
+    """

@@ -12,6 +12,8 @@ import shlex
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from urllib.parse import quote, quote_plus
 
@@ -161,6 +163,47 @@ class EvidenceLog:
         kept = EvidenceLog(limit=1)
         kept.count = self.count
         return kept
+
+
+class Recorder:
+    """The evidence of one requirement, owned by its check context.
+
+    Every exchange is counted (a pass with no exchange verified nothing); only those of the current
+    example are kept, so the violation a property finally reports carries exactly the exchanges of
+    its minimal example.
+    """
+
+    def __init__(self) -> None:
+        self.example = EvidenceLog()
+        self.total = 0
+
+    def add(self, exchange: Exchange) -> None:
+        self.example.add(exchange)
+        self.total += 1
+
+    def next_example(self) -> None:
+        """A property or state machine starts a new example: keep its exchanges apart."""
+        self.example = EvidenceLog()
+
+
+_RECORDER: ContextVar[Recorder | None] = ContextVar("oauth2_conformance_recorder", default=None)
+
+
+@contextmanager
+def recording(recorder: Recorder) -> Iterator[Recorder]:
+    """Exchanges sent inside the block are recorded by `recorder` (and by no other)."""
+    token = _RECORDER.set(recorder)
+    try:
+        yield recorder
+    finally:
+        _RECORDER.reset(token)
+
+
+def record(exchange: Exchange) -> None:
+    """Give an exchange to whichever requirement is being decided (none: nothing to keep)."""
+    recorder = _RECORDER.get()
+    if recorder is not None:
+        recorder.add(exchange)
 
 
 def render_all(exchanges: Iterable[Exchange], masker: Masker) -> str:

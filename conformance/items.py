@@ -10,7 +10,21 @@ from .errors import SuiteError, Violation
 from .evidence import curl_script, render_all
 from .runtime import Runtime
 from .spec import Profile, Requirement
-from .verdicts import Verdict, decide
+from .verdicts import Status, Verdict, decide
+
+
+def outcome_of(verdict: Verdict) -> None:
+    """The pytest outcome of the setup phase, derived from the verdict and nothing else.
+
+    pass and warning: the test proceeds (a warning shows as W); fail: the call phase raises the
+    violation; not run and not applicable: a skip saying why; error: a setup error.
+    """
+    if verdict.status == Status.NOT_RUN:
+        pytest.skip(f"not run: {verdict.reason}")
+    if verdict.status == Status.NOT_APPLICABLE:
+        pytest.skip(f"not applicable: {verdict.reason}")
+    if verdict.status == Status.ERROR:
+        pytest.fail(f"not run: could not talk to the target: {verdict.reason}", pytrace=False)
 
 
 class ProfileCollector(pytest.Collector):
@@ -42,19 +56,16 @@ class RequirementItem(pytest.Item):
         """Talking to the target happens here, so "could not talk to it" is a pytest error,
         kept apart from "it broke the requirement", which is a failure of the call phase."""
         requirement = self.requirement
-        profile = self.runtime.plan.profiles_by_name[requirement.profile]
+        profile = self.runtime.run.profiles_by_name[requirement.profile]
         session, validator = self.runtime.session(profile)
-        self.verdict = verdict = decide(requirement, session, validator, strict=self.runtime.plan.strict)
+        self.verdict = verdict = decide(requirement, session, validator, strict=self.runtime.run.strict)
         self.runtime.record(self, verdict)
-        self.user_properties.append(("verdict", verdict.status))
-        if verdict.status == "not run":
-            pytest.skip(f"not run: {verdict.reason}")
-        if verdict.status == "error":
-            pytest.fail(f"not run: could not talk to the target: {verdict.reason}", pytrace=False)
+        self.user_properties.extend([("verdict", str(verdict.status)), ("reason", verdict.reason)])
+        outcome_of(verdict)
 
     def runtest(self) -> None:
         verdict = self.verdict
-        if verdict is not None and verdict.status == "fail" and verdict.violation is not None:
+        if verdict is not None and verdict.status == Status.FAIL and verdict.violation is not None:
             raise verdict.violation
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
@@ -83,4 +94,4 @@ class RequirementItem(pytest.Item):
         return self.requirement_path(), None, f"{self.requirement.cite()}"
 
     def requirement_path(self) -> Any:
-        return self.runtime.plan.profiles_by_name[self.requirement.profile].path
+        return self.runtime.run.profiles_by_name[self.requirement.profile].path

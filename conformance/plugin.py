@@ -14,7 +14,7 @@ import pytest
 
 from .errors import SuiteError
 from .items import ProfileCollector, RequirementItem
-from .runtime import Plan, Runtime
+from .runtime import Run, Runtime
 
 TARGET = "--target"
 PROFILE = "--profile"
@@ -22,6 +22,7 @@ TARGET_CONFIG = "--target-config"
 CONFORMANCE = "--conformance"
 STRICT = "--strict-levels"
 FAULT = "--reference-fault"
+CERTIFY = "--certify"
 EXAMPLES_OPT = "--examples"
 RUNTIME = pytest.StashKey[Runtime]()
 INSECURE_WARNING = (
@@ -49,6 +50,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(CONFORMANCE, action="store_true", help="run the conformance suite (implied by the options above)")
     group.addoption(STRICT, action="store_true", help="SHOULD violations fail instead of warning")
     group.addoption(
+        CERTIFY,
+        action="store_true",
+        help="certification mode: a MUST requirement that could not be decided (not run) fails the run",
+    )
+    group.addoption(
         EXAMPLES_OPT,
         metavar="quick|thorough|N",
         help="Hypothesis examples per property (default quick; thorough for certification)",
@@ -66,30 +72,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _active(config: pytest.Config) -> bool:
-    return any(config.getoption(o) for o in (TARGET, PROFILE, TARGET_CONFIG, CONFORMANCE)) or bool(
-        config.getoption(STRICT)
-    )
+    return any(config.getoption(o) for o in (TARGET, PROFILE, TARGET_CONFIG, CONFORMANCE, STRICT, CERTIFY))
 
 
 def pytest_configure(config: pytest.Config) -> None:
     if not _active(config):
         return
     try:
-        plan = Plan.from_options(
+        plan = Run.from_options(
             config.getoption(TARGET),
             config.getoption(PROFILE),
             config.getoption(TARGET_CONFIG),
             bool(config.getoption(STRICT)),
             config.getoption(EXAMPLES_OPT),
             _hypothesis_seed(config),
+            faults=config.getoption(FAULT),
+            certify=bool(config.getoption(CERTIFY)),
         )
     except SuiteError as exc:
         raise pytest.UsageError(str(exc)) from None
-    for spec in config.getoption(FAULT):
-        profile, _, fault = spec.partition(":")
-        if not fault or profile not in plan.profiles_by_name:
-            raise pytest.UsageError(f"{FAULT} {spec!r}: expected PROFILE:FAULT with a selected profile")
-        plan.faults.setdefault(profile, set()).add(fault)
     runtime = Runtime(plan, attach=_attach)
     config.stash[RUNTIME] = runtime
     from .report.plugin import ReportPlugin
@@ -135,7 +136,7 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     runtime = config.stash.get(RUNTIME, None)
     if runtime is None:
         return None
-    plan = runtime.plan
+    plan = runtime.run
     target = plan.target or "embedded reference servers"
     insecure = [INSECURE_WARNING] if plan.config is not None and plan.config.insecure else []
     return [
@@ -158,7 +159,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     runtime = config.stash.get(RUNTIME, None)
     if runtime is None:
         return
-    for profile in runtime.plan.profiles:
+    for profile in runtime.run.profiles:
         collector = ProfileCollector.from_parent(
             session, name=profile.name, nodeid=profile.name, profile=profile, runtime=runtime
         )
@@ -200,7 +201,7 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     runtime = config.stash.get(RUNTIME, None)
-    if runtime is not None and runtime.plan.config is not None and runtime.plan.config.insecure:
+    if runtime is not None and runtime.run.config is not None and runtime.run.config.insecure:
         terminalreporter.write_line(INSECURE_WARNING, yellow=True, bold=True)
     if runtime is None or not runtime.verdicts:
         return

@@ -7,22 +7,23 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from . import config as config_module
+from . import servers
 from .client import Budget, TargetClient
 from .config import TargetConfig
-from .errors import ConfigError, TargetError
-from .evidence import EvidenceLog, Masker, curl_script, render_all
+from .errors import ConfigError, SpecError, TargetError
+from .evidence import Masker, curl_script, render_all
 from .properties.runner import EXAMPLES
 from .servers import ReferenceServer, reference_config
 from .session import ProfileSession
 from .spec import Profile, load_profiles
 from .validation import ResponseValidator
-from .verdicts import Verdict
+from .verdicts import Status, Verdict, absent
 
 
 def resolve_examples(value: int | str | None) -> int:
@@ -41,8 +42,12 @@ def resolve_examples(value: int | str | None) -> int:
 
 
 @dataclass
-class Plan:
-    """What the user asked for, validated: every problem here is a one-line ConfigError."""
+class Run:
+    """What the user asked for, validated completely before anything runs.
+
+    Profiles, their specs (and every requirement's check options), the target config and the
+    reference servers' faults: every problem here is a one-line ConfigError (a usage error, exit 4).
+    """
 
     profiles: list[Profile]
     target: str | None
@@ -51,6 +56,7 @@ class Plan:
     faults: dict[str, set[str]] = field(default_factory=dict)
     examples: int = EXAMPLES["quick"]
     seed: int = 0
+    certify: bool = False  # a MUST requirement left undecided fails the run (the vendor's mode)
 
     @property
     def profiles_by_name(self) -> dict[str, Profile]:
@@ -65,8 +71,13 @@ class Plan:
         strict: bool = False,
         examples: str | None = None,
         seed: int | None = None,
-    ) -> Plan:
-        known = load_profiles()
+        faults: Sequence[str] = (),
+        certify: bool = False,
+    ) -> Run:
+        try:
+            known = load_profiles()
+        except SpecError as exc:
+            raise ConfigError(str(exc)) from None
         config = config_module.load(config_path) if config_path else None
         target = target or (config.target if config else None)
         if target is not None:
@@ -91,24 +102,44 @@ class Plan:
             ResponseValidator(known[name], "https://validate.invalid")
         count = resolve_examples(examples if examples is not None else (config.examples if config else None))
         run_seed = seed if seed is not None else random.getrandbits(32)
-        return cls([known[n] for n in names], target, config, strict, examples=count, seed=run_seed)
+        switched = _faults(faults, names, embedded=target is None)
+        return cls([known[n] for n in names], target, config, strict, switched, count, run_seed, certify=certify)
+
+
+def _faults(specs: Sequence[str], profiles: Sequence[str], *, embedded: bool) -> dict[str, set[str]]:
+    """`--reference-fault PROFILE:FAULT` values, checked against what each reference server declares."""
+    faults: dict[str, set[str]] = {}
+    for spec in specs:
+        if not embedded:
+            raise ConfigError(f"--reference-fault {spec}: faults switch the embedded reference servers; drop --target")
+        profile, _, fault = spec.partition(":")
+        if not fault or profile not in profiles:
+            raise ConfigError(f"--reference-fault {spec!r}: expected PROFILE:FAULT with a selected profile")
+        known = servers.load(profile).FAULTS
+        if fault not in known:
+            raise ConfigError(
+                f"--reference-fault {spec!r}: {profile} has no fault {fault!r}; "
+                f"`oauth2-conformance profiles` lists them (e.g. {', '.join(sorted(known)[:3])})"
+            )
+        faults.setdefault(profile, set()).add(fault)
+    return faults
 
 
 @dataclass
 class Runtime:
     """The live side of a plan: reference server, HTTP clients, masker, validators."""
 
-    plan: Plan
+    run: Run
     masker: Masker = field(default_factory=Masker)
     server: ReferenceServer | None = None
     sessions: dict[str, tuple[ProfileSession, ResponseValidator]] = field(default_factory=dict)
-    verdicts: dict[str, Any] = field(default_factory=dict)
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
     budget: Budget | None = None
     attach: Callable[[Any, str, str], None] = lambda item, evidence, script: None
 
     @property
     def embedded(self) -> bool:
-        return self.plan.target is None
+        return self.run.target is None
 
     def session(self, profile: Profile) -> tuple[ProfileSession, ResponseValidator]:
         if profile.name not in self.sessions:
@@ -117,49 +148,46 @@ class Runtime:
                 self.budget = Budget(config.max_requests, config.rate)
             client = TargetClient(config, self.budget)
             session = ProfileSession(profile, config, base_url, client, self.masker)
-            session.examples, session.seed = self.plan.examples, self.plan.seed
+            session.examples, session.seed = self.run.examples, self.run.seed
             self.sessions[profile.name] = (session, ResponseValidator(profile, base_url))
         return self.sessions[profile.name]
 
     def _target_for(self, profile: Profile) -> tuple[str, TargetConfig]:
-        if self.plan.target is None:
+        if self.run.target is None:
             if self.server is None:
-                self.server = ReferenceServer([p.name for p in self.plan.profiles]).start()
-                for name, faults in self.plan.faults.items():
-                    try:
-                        self.server.states[name].set_faults(faults)
-                    except KeyError as exc:
-                        raise ConfigError(f"--reference-fault: {exc.args[0]}") from None
+                self.server = ReferenceServer([p.name for p in self.run.profiles]).start()
+                for name, faults in self.run.faults.items():  # validated when the run was built
+                    self.server.states[name].set_faults(faults)
             url = self.server.url(profile.name)
             config = config_module.from_mapping(reference_config(profile.name, url), "reference config")
             return url, config
-        config = self.plan.config or TargetConfig()
-        return self.plan.target, dataclasses.replace(config, target=self.plan.target)
+        config = self.run.config or TargetConfig()
+        return self.run.target, dataclasses.replace(config, target=self.run.target)
 
     def probe(self) -> None:
         """Fail fast, in one line, when the target cannot be reached at all."""
-        if self.plan.target is None:
+        if self.run.target is None:
             return
-        profile = self.plan.profiles[0]
+        profile = self.run.profiles[0]
         session, _ = self.session(profile)
         try:
-            session.client.send("GET", self.plan.target)
+            session.client.send("GET", self.run.target)
         except TargetError as exc:
             raise TargetError(f"target unreachable: {exc}") from None
 
     def record(self, item: Any, verdict: Verdict) -> None:
         """Keep the verdict; evidence only where it explains something (memory stays flat)."""
         self.verdicts[verdict.requirement.id] = verdict
-        if verdict.status in {"fail", "warning"} and len(verdict.log):
+        if verdict.status in {Status.FAIL, Status.WARNING} and len(verdict.log):
             self.attach(item, render_all(verdict.log, self.masker), curl_script(verdict.log, self.masker))
-        if verdict.status == "pass":
+        if verdict.status == Status.PASS:
             verdict.log = verdict.log.summary()
 
     def abort(self, reason: str) -> None:
         """The run cannot talk to the target at all: every requirement is an error, not run."""
-        for profile in self.plan.profiles:
+        for profile in self.run.profiles:
             for requirement in profile.requirements:
-                self.verdicts.setdefault(requirement.id, Verdict(requirement, "error", reason, EvidenceLog()))
+                self.verdicts.setdefault(requirement.id, absent(requirement, Status.ERROR, reason))
 
     def requests_made(self) -> int:
         return sum(s.client.requests_made for s, _ in self.sessions.values())

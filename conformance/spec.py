@@ -10,6 +10,7 @@ import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,16 @@ import yaml
 
 from .errors import SpecError
 
-LEVELS = ("MUST", "SHOULD", "MAY")
+
+class Level(StrEnum):
+    """RFC 2119 levels, as the documents state them."""
+
+    MUST = "MUST"
+    SHOULD = "SHOULD"
+    MAY = "MAY"
+
+
+LEVELS = tuple(Level)
 BODY_TYPES = {"application/x-www-form-urlencoded": "form", "application/json": "json"}
 
 
@@ -26,7 +36,7 @@ class Requirement:
     """One promise of a document (or of an RFC, as advice), decided by one registered check."""
 
     id: str
-    level: str
+    level: Level
     source: str
     text: str
     check: str
@@ -148,9 +158,27 @@ def load_profile(path: Path) -> Profile:
     except (OSError, yaml.YAMLError) as exc:
         raise SpecError(f"cannot read spec {path}: {exc}".splitlines()[0]) from None
     try:
-        return _build(path, raw)
+        profile = _build(path, raw)
     except (KeyError, TypeError, ValueError) as exc:
         raise SpecError(f"spec {path.name} is malformed: {type(exc).__name__} {exc}") from None
+    _validate_checks(profile)
+    return profile
+
+
+def _validate_checks(profile: Profile) -> None:
+    """Every requirement names a registered check and only options that check declares."""
+    from .checks import OPTIONS  # the checks import this module: load them only when a spec is read
+    from .checks.options import OptionError
+    from .checks.options import build as build_options
+
+    for requirement in profile.requirements:
+        where = f"spec {profile.path.name}, requirement {requirement.id}"
+        if requirement.check not in OPTIONS:
+            raise SpecError(f"{where}: unknown check {requirement.check!r}")
+        try:
+            build_options(OPTIONS[requirement.check], requirement.options)
+        except OptionError as exc:
+            raise SpecError(f"{where}: {exc}") from None
 
 
 def _build(path: Path, raw: dict[str, Any]) -> Profile:
@@ -277,7 +305,7 @@ def _derived_requirements(profile: Profile) -> tuple[Requirement, ...]:
         derived.append(
             Requirement(
                 id=f"{profile.id_prefix}-{_slug(flow.name)}-RESPONSE",
-                level="MUST",
+                level=Level.MUST,
                 source=profile.source(flow.response_line or flow.line),
                 text=f"{flow.title}: a successful answer has the documented status, fields and types",
                 check="response_valid",
@@ -289,7 +317,7 @@ def _derived_requirements(profile: Profile) -> tuple[Requirement, ...]:
             derived.append(
                 Requirement(
                     id=f"{profile.id_prefix}-{_slug(flow.name)}-{param.upper()}-REQUIRED",
-                    level="MUST",
+                    level=Level.MUST,
                     source=profile.source(line),
                     text=f"{flow.title}: {param} is required; a request without it gets an error",
                     check="required_param",
@@ -302,9 +330,9 @@ def _derived_requirements(profile: Profile) -> tuple[Requirement, ...]:
 
 
 def _requirement(profile: Profile, raw: Mapping[str, Any]) -> Requirement:
-    level = raw["level"]
-    if level not in LEVELS:
-        raise ValueError(f"{raw['id']}: level must be one of {LEVELS}")
+    if raw["level"] not in LEVELS:
+        raise ValueError(f"{raw['id']}: level must be one of {', '.join(LEVELS)}")
+    level = Level(raw["level"])
     rfc = raw.get("rfc")
     source = rfc if rfc else profile.source(raw["line"])
     known = {"id", "level", "line", "rfc", "text", "check", "flow"}

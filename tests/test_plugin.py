@@ -132,3 +132,16 @@ def test_without_a_code_source_the_cases_say_which_key_to_set(pytester: pytest.P
     _yixin_config(pytester)
     result = run(pytester, f"--target={reference.url('yixin')}", "--target-config=cfg.yaml", "-rs", "-k", "SINGLE-USE")
     result.stdout.fnmatch_lines(["*not run: no way to get a code for this profile: set code_command*"])
+
+
+@pytest.mark.parametrize(
+    ("flag", "fragment"),
+    [
+        ("--reference-fault=yixin:no_such_fault", "yixin has no fault 'no_such_fault'"),
+        ("--reference-fault=nosuch", "expected PROFILE:FAULT"),
+    ],
+)
+def test_a_bad_fault_is_refused_before_anything_runs(pytester: pytest.Pytester, flag: str, fragment: str) -> None:
+    result = run(pytester, "--profile=yixin", flag)
+    assert_one_line_usage_error(result, fragment)
+    assert "passed" not in result.stdout.str()

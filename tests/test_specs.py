@@ -41,3 +41,20 @@ def test_requirements_cite_a_document_line_or_an_rfc(profile: str) -> None:
         assert r.source.startswith(spec.document + ":") or r.source.startswith("RFC "), r.id
         assert r.level in {"MUST", "SHOULD", "MAY"}
         assert r.id.startswith(spec.id_prefix + "-"), r.id
+
+
+def test_an_unknown_check_option_is_refused_naming_file_requirement_and_key(tmp_path) -> None:
+    """A typo such as `expect_eror` must not silently leave the expected codes empty."""
+    import pytest
+
+    from conformance.errors import SpecError
+    from conformance.spec import load_profile, spec_dir
+
+    text = (spec_dir() / "yixin.yaml").read_text(encoding="utf-8")
+    assert "    expect_error:" in text
+    broken = tmp_path / "yixin.yaml"
+    broken.write_text(text.replace("    expect_error:", "    expect_eror:", 1), encoding="utf-8")
+    with pytest.raises(SpecError) as excinfo:
+        load_profile(broken)
+    message = str(excinfo.value)
+    assert "yixin.yaml" in message and "expect_eror" in message and "requirement YX-" in message

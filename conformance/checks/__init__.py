@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from . import authorization, client_auth, expiry, lifecycle, refusals, responses, token_admin
-from .base import REGISTRY, Check, CheckContext, check
+from .base import OPTIONS, REGISTRY, Check, CheckContext, check
 
 # Registers the Hypothesis properties (they import .base, so this comes last).
 from .. import properties  # noqa: F401  isort: skip
 
 __all__ = [
+    "OPTIONS",
     "REGISTRY",
     "Check",
     "CheckContext",

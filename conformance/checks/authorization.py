@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from ..errors import PreconditionFailed
 from .base import CheckContext, check, role_param
+from .options import Refusal
 
 
 @check("unregistered_redirect_refused")
@@ -23,7 +24,7 @@ def unregistered_redirect_refused(ctx: CheckContext) -> None:
         raise ctx.fail(f"{flow.title}: redirected to the unregistered redirect_uri {evil}")
 
 
-@check("authorize_error_redirect")
+@check("authorize_error_redirect", options=Refusal)
 def authorize_error_redirect(ctx: CheckContext) -> None:
     """A request that fails for another reason than the redirect URI comes back as an error
     redirect to the registered URI, with the error in the query and the state echoed."""
@@ -67,7 +68,7 @@ def _s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
 
 
-@check("pkce_verified")
+@check("pkce_verified", options=Refusal)
 def pkce_verified(ctx: CheckContext) -> None:
     """A code bound to an S256 challenge is exchanged only with its verifier (RFC 7636 §4.6)."""
     session = ctx.session

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..client import Reply
 from ..errors import PreconditionFailed, Violation
+from ..evidence import Recorder
 from ..outcome import Outcome, classify
 from ..session import ProfileSession, Tokens
 from ..spec import Flow, Requirement
 from ..validation import ResponseValidator
+from .options import NoOptions
+from .options import build as build_options
 
 Check = Callable[["CheckContext"], None]
 
@@ -35,15 +38,17 @@ def bogus(kind: str) -> str:
 
 
 REGISTRY: dict[str, Check] = {}
+OPTIONS: dict[str, type[Any]] = {}  # check name -> the frozen dataclass of its options
 
 
-def check(name: str) -> Callable[[Check], Check]:
-    """Register a check under `name`, the value of `check:` in the specs."""
+def check(name: str, options: type[Any] = NoOptions) -> Callable[[Check], Check]:
+    """Register a check under `name`, the value of `check:` in the specs, with the options it takes."""
 
     def register(fn: Check) -> Check:
         if name in REGISTRY:
             raise ValueError(f"check {name!r} registered twice")
         REGISTRY[name] = fn
+        OPTIONS[name] = options
         return fn
 
     return register
@@ -51,9 +56,12 @@ def check(name: str) -> Callable[[Check], Check]:
 
 @dataclass
 class CheckContext:
+    """What one requirement's check works with: the session, the validator, and its own evidence."""
+
     session: ProfileSession
     validator: ResponseValidator
     requirement: Requirement
+    recorder: Recorder = field(default_factory=Recorder)
 
     # -- what the requirement is about ------------------------------------------------------
     @property
@@ -62,8 +70,14 @@ class CheckContext:
             raise PreconditionFailed(f"{self.requirement.id} names no flow")
         return self.session.flow(self.requirement.flow)
 
+    @property
+    def options(self) -> Any:
+        """The requirement's options, typed by the check's declaration (validated at spec load)."""
+        return build_options(OPTIONS.get(self.requirement.check, NoOptions), self.requirement.options)
+
     def option(self, name: str, default: Any = None) -> Any:
-        return self.requirement.options.get(name, default)
+        """One typed option, or `default` when the spec does not set it."""
+        return getattr(self.options, name) if name in self.requirement.options else default
 
     def line(self, code: str) -> str:
         error = self.session.profile.error
@@ -73,7 +87,7 @@ class CheckContext:
     # -- verdicts ---------------------------------------------------------------------------
     def fail(self, message: str) -> Violation:
         """A violation of this requirement, carrying every exchange of the test as evidence."""
-        return Violation(self.requirement, message, list(self.session.client.log))
+        return Violation(self.requirement, message, list(self.recorder.example))
 
     def outcome(self, reply: Reply, flow: Flow | None = None) -> Outcome:
         return classify(self.session.profile, flow or self.flow, reply)

@@ -6,11 +6,12 @@ import secrets
 
 from ..errors import PreconditionFailed
 from .base import CheckContext, check, role_param
+from .options import AuthMethod
 
 METADATA_NAMES = {"basic": "client_secret_basic", "post": "client_secret_post"}
 
 
-@check("client_auth_method")
+@check("client_auth_method", options=AuthMethod)
 def client_auth_method(ctx: CheckContext) -> None:
     method = ctx.option("method")
     advertised = ctx.session.metadata().get("token_endpoint_auth_methods_supported")

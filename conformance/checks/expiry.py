@@ -8,6 +8,7 @@ from typing import Any
 from ..errors import MissingPrerequisite, PreconditionFailed
 from ..pointer import resolve
 from .base import CheckContext, check, role_param
+from .options import Introspection, Lifetime, Refusal
 
 TEN_YEARS = 10 * 365 * 86400
 TOLERANCE_S = 600  # clocks of the suite and the target may differ this much
@@ -45,7 +46,7 @@ def expiry_unit(ctx: CheckContext) -> None:
         raise ctx.fail(f"{flow.title}: expiry {value} is not a lifetime in seconds (expected 1..{TEN_YEARS})")
 
 
-@check("expiry_default")
+@check("expiry_default", options=Lifetime)
 def expiry_default(ctx: CheckContext) -> None:
     flow = ctx.flow
     expected = float(ctx.option("seconds"))
@@ -85,7 +86,7 @@ def _advance(ctx: CheckContext, seconds: float) -> None:
         )
 
 
-@check("code_expires")
+@check("code_expires", options=Lifetime)
 def code_expires(ctx: CheckContext) -> None:
     flow = ctx.flow
     param = role_param(flow, "code")
@@ -98,7 +99,7 @@ def code_expires(ctx: CheckContext) -> None:
     ctx.expect_error(reply, ctx.option("expect_error", ()), f"a code used after its {lifetime:g} s lifetime")
 
 
-@check("refresh_after_expiry_rejected")
+@check("refresh_after_expiry_rejected", options=Refusal)
 def refresh_after_expiry_rejected(ctx: CheckContext) -> None:
     flow = ctx.flow
     source = ctx.session.flow(ctx.session.profile.token_source or "")
@@ -113,7 +114,7 @@ def refresh_after_expiry_rejected(ctx: CheckContext) -> None:
     ctx.expect_error(reply, ctx.option("expect_error", ()), "a refresh after the access token expired")
 
 
-@check("access_token_expires")
+@check("access_token_expires", options=Introspection)
 def access_token_expires(ctx: CheckContext) -> None:
     """An access token works until its stated lifetime is over, and not after (the probe flow sees it)."""
     session = ctx.session

@@ -5,9 +5,10 @@ from __future__ import annotations
 from ..errors import MissingPrerequisite, PreconditionFailed
 from ..session import Tokens
 from .base import CheckContext, check
+from .options import Refusal
 
 
-@check("refresh_scope_not_widened")
+@check("refresh_scope_not_widened", options=Refusal)
 def refresh_scope_not_widened(ctx: CheckContext) -> None:
     """Tokens granted for a narrow scope cannot be refreshed into a wider one."""
     session = ctx.session

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from ..errors import PreconditionFailed
 from .base import CheckContext, bogus, check, role_param
+from .options import Credential, Refusal, Status
 
 
-@check("unknown_client")
+@check("unknown_client", options=Refusal)
 def unknown_client(ctx: CheckContext) -> None:
     flow = ctx.flow
     param = role_param(flow, "client_id")
@@ -14,7 +15,7 @@ def unknown_client(ctx: CheckContext) -> None:
     ctx.expect_error(reply, ctx.option("expect_error", ()), f"{flow.title} with an unknown {param}")
 
 
-@check("bad_credential")
+@check("bad_credential", options=Credential)
 def bad_credential(ctx: CheckContext) -> None:
     flow = ctx.flow
     role = ctx.option("role")
@@ -23,7 +24,7 @@ def bad_credential(ctx: CheckContext) -> None:
     ctx.expect_error(reply, ctx.option("expect_error", ()), f"{flow.title} with a made-up {param}")
 
 
-@check("unsupported_grant_type")
+@check("unsupported_grant_type", options=Refusal)
 def unsupported_grant_type(ctx: CheckContext) -> None:
     flow = ctx.flow
     if "grant_type" not in flow.values:
@@ -32,7 +33,7 @@ def unsupported_grant_type(ctx: CheckContext) -> None:
     ctx.expect_error(reply, ctx.option("expect_error", ()), f"{flow.title} with an unknown grant_type")
 
 
-@check("error_status")
+@check("error_status", options=Status)
 def error_status(ctx: CheckContext) -> None:
     flow = ctx.flow
     param = role_param(flow, "code") if "code" in flow.required else role_param(flow, "client_id")
@@ -55,7 +56,7 @@ def malformed_body(ctx: CheckContext) -> None:
     ctx.expect_error(reply, ctx.option("expect_error", ()), f"{flow.title} with a malformed {ctype} body")
 
 
-@check("redirect_uri_mismatch")
+@check("redirect_uri_mismatch", options=Refusal)
 def redirect_uri_mismatch(ctx: CheckContext) -> None:
     flow = ctx.flow
     param = role_param(flow, "redirect_uri")

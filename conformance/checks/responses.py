@@ -7,6 +7,7 @@ from urllib.parse import unquote
 
 from ..session import OMIT
 from .base import CheckContext, check
+from .options import RequiredParam
 
 
 @check("response_valid")
@@ -29,7 +30,7 @@ def response_valid(ctx: CheckContext) -> None:
             raise ctx.fail(f"{flow.title}: the answer lacks {role} at {pointer}")
 
 
-@check("required_param")
+@check("required_param", options=RequiredParam)
 def required_param(ctx: CheckContext) -> None:
     flow = ctx.flow
     param = ctx.option("param")

@@ -8,6 +8,7 @@ from typing import Any
 from ..errors import PreconditionFailed
 from ..spec import Flow
 from .base import CheckContext, bogus, check, role_param
+from .options import Probes, Refusal
 
 
 def _introspection_flow(ctx: CheckContext) -> Flow:
@@ -44,7 +45,7 @@ def introspection_semantics(ctx: CheckContext) -> None:
         raise ctx.fail(f"introspecting an unknown token must answer 200 with active: false, got HTTP {garbage.status}")
 
 
-@check("revoke_deactivates")
+@check("revoke_deactivates", options=Probes)
 def revoke_deactivates(ctx: CheckContext) -> None:
     flow = ctx.flow
     param = role_param(flow, "access_token")
@@ -61,7 +62,7 @@ def revoke_deactivates(ctx: CheckContext) -> None:
         raise ctx.fail(f"revoking an invalid token must still answer HTTP 200 (RFC 7009 §2.2), got {unknown.status}")
 
 
-@check("code_reuse_revokes")
+@check("code_reuse_revokes", options=Refusal)
 def code_reuse_revokes(ctx: CheckContext) -> None:
     flow = ctx.flow
     param = role_param(flow, "code")

@@ -17,7 +17,6 @@ from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_s
 from ..checks.base import CheckContext, check, role_param
 from ..client import Reply
 from ..errors import PreconditionFailed
-from ..evidence import EvidenceLog
 from ..session import Tokens
 from ..spec import Flow, Requirement
 
@@ -92,7 +91,7 @@ def machine_for(ctx: CheckContext, rules: Rules) -> type[RuleBasedStateMachine]:
             super().__init__()
             if undecided:
                 raise undecided[0]
-            session.client.log = EvidenceLog()
+            ctx.recorder.next_example()
             self.fresh: list[str] = []
             self.used: list[str] = []
             self.live: list[Tokens] = []

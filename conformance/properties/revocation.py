@@ -5,11 +5,12 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from ..checks.base import CheckContext, check
+from ..checks.options import Probes
 from ..errors import PreconditionFailed
 from .runner import run_property
 
 
-@check("destroy_revokes")
+@check("destroy_revokes", options=Probes)
 def destroy_revokes(ctx: CheckContext) -> None:
     session = ctx.session
     probes = [session.flow(name) for name in ctx.option("probes", ())]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from ..checks.base import CheckContext, check
+from ..checks.options import Refusal
 from ..session import Tokens
 from .runner import run_property
 
@@ -39,7 +40,7 @@ def refresh_rotates(ctx: CheckContext) -> None:
     run_property(ctx, st.integers(min_value=1, max_value=3), chain, explicit=[1, 2])
 
 
-@check("refresh_single_use")
+@check("refresh_single_use", options=Refusal)
 def refresh_single_use(ctx: CheckContext) -> None:
     """After a chain of refreshes, each refresh token used along it is refused."""
 

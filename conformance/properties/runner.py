@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 
 from ..checks.base import CheckContext
 from ..errors import PreconditionFailed
-from ..evidence import EvidenceLog
 
 T = TypeVar("T")
 
@@ -41,7 +40,7 @@ def run_property(
     def prop(example: T) -> None:
         if undecided:
             return  # a step the property needs does not work: no use trying more examples
-        session.client.log = EvidenceLog()
+        ctx.recorder.next_example()
         try:
             body(example)
         except PreconditionFailed as exc:  # not a failure to shrink: the requirement is undecided

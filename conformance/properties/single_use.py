@@ -6,6 +6,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from ..checks.base import CheckContext, check, role_param
+from ..checks.options import Refusal
 from .runner import run_property
 
 # How a used code is sent again. Each keeps the request otherwise valid, so the only reason to
@@ -13,7 +14,7 @@ from .runner import run_property
 REPLAYS = ("same", "after_other_traffic", "after_another_exchange")
 
 
-@check("code_single_use")
+@check("code_single_use", options=Refusal)
 def code_single_use(ctx: CheckContext) -> None:
     flow = ctx.flow
     param = role_param(flow, "code")

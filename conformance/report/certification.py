@@ -17,13 +17,12 @@ from typing import Any, TypedDict
 
 from ..errors import ConfigError
 from ..spec import Profile, Requirement
-from ..verdicts import Verdict
+from ..verdicts import Status, Verdict
 from .tracking import ItemTrace
 
 FORMAT = "oauth2-conformance/certification/1"
 # The verdicts of the report: the checks' five, plus `not applicable` for what does not apply.
-VERDICTS = ("pass", "fail", "warning", "not run", "error", "not applicable")
-NO_EXCHANGE = "the check passed without sending a request, so nothing was verified"
+VERDICTS = tuple(str(s) for s in Status)
 
 
 class RequirementRecord(TypedDict):
@@ -88,12 +87,11 @@ def sha256(path: Path) -> str:
 
 
 def outcome(verdict: Verdict | None, trace: ItemTrace) -> tuple[str, str]:
-    """The report's (verdict, reason) for one requirement: no false greens."""
+    """The report's (verdict, reason): the check's verdict as decided, or why there is none."""
     if verdict is None:
-        return trace.why_no_verdict()
-    if verdict.status == "pass" and verdict.log.count == 0:
-        return "not run", NO_EXCHANGE
-    return verdict.status, verdict.reason
+        status, reason = trace.why_no_verdict()
+        return str(status), reason
+    return str(verdict.status), verdict.reason
 
 
 def blocks_certification(requirement: Requirement, status: str) -> bool:
@@ -119,7 +117,7 @@ def requirement_record(
         "reason": reason,
         "selected": trace.selected,
         "decided_by": list(trace.decided_by),
-        "exchanges": verdict.log.count if verdict is not None else 0,
+        "exchanges": verdict.exchanges if verdict is not None else 0,
         "evidence": evidence[0],
         "reproduce": evidence[1],
         "baseline": baseline_reason,

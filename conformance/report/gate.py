@@ -3,9 +3,10 @@
 Rules (the exit status is 0 only if `passed`):
 - a `fail` or `error` of a selected requirement fails the run, unless the baseline lists it as an
   expected failure (an `error` is never absorbed: the suite could not check, so nothing is known);
-- a selected non-advisory MUST requirement that did not run fails the run too (no false greens:
-  a session where the checks could not reach the target must not turn CI green); requirements the
-  user deselected (`-k`) are reported `not run` but do not fail the gate;
+- a selected non-advisory MUST requirement that did not run keeps the certification `incomplete`
+  and is listed loudly; it fails the run only in certification mode (`--certify`, and
+  `oauth2-conformance run`), as pytest users expect a skip not to fail a run; requirements the user
+  deselected (`-k`) are reported `not run` but never fail the gate;
 - a baseline entry that now passes (stale) or never ran is flagged loudly in the terminal and in
   certification.json, but does not fail the run: an improvement should not break a pipeline, and
   the flag tells the team to shrink the baseline.
@@ -30,16 +31,17 @@ class Gate:
     expected: tuple[str, ...]  # baselined and still failing
     stale: tuple[str, ...]  # baselined but passing now: remove from the baseline
     never_ran: tuple[str, ...]  # baselined but not run in this session
+    certify: bool = False  # certification mode: an undecided MUST fails the run
 
     @property
     def passed(self) -> bool:
-        return not self.failures and not self.must_not_run
+        return not self.failures and not (self.certify and self.must_not_run)
 
     def to_json(self, exit_status: int) -> dict[str, Any]:
         return {"exit_status": exit_status, "passed": self.passed, **asdict(self)}
 
 
-def evaluate(records: Sequence[RequirementRecord], baseline: Baseline | None) -> Gate:
+def evaluate(records: Sequence[RequirementRecord], baseline: Baseline | None, *, certify: bool = False) -> Gate:
     """Apply the rules above to one run's records (a baseline entry of an unselected profile never ran)."""
     failures: list[str] = []
     must_not_run: list[str] = []
@@ -65,4 +67,4 @@ def evaluate(records: Sequence[RequirementRecord], baseline: Baseline | None) ->
             must_not_run.append(rid)
     seen = {r["id"] for r in records}
     never_ran.extend(rid for rid in listed if rid not in seen)
-    return Gate(tuple(failures), tuple(must_not_run), tuple(expected), tuple(stale), tuple(never_ran))
+    return Gate(tuple(failures), tuple(must_not_run), tuple(expected), tuple(stale), tuple(never_ran), certify)

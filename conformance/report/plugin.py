@@ -19,6 +19,7 @@ from ..errors import SuiteError
 from ..items import RequirementItem
 from ..runtime import Runtime
 from ..spec import Profile, load_profiles
+from ..verdicts import Status
 from . import baseline as baseline_module
 from . import html
 from .certification import (
@@ -104,7 +105,7 @@ class ReportPlugin:
         rid = item.requirement.id
         verdict = self.runtime.verdicts.get(rid)
         reason = self.baseline.reason(rid) if self.baseline else None
-        if reason and report.when == "call" and report.failed and verdict is not None and verdict.status == "fail":
+        if reason and report.when == "call" and report.failed and verdict is not None and verdict.status == Status.FAIL:
             report.outcome = "skipped"
             report.wasxfail = f"baseline: {reason}"
         self.tracker.report(rid, report, decided=verdict is not None)
@@ -119,7 +120,7 @@ class ReportPlugin:
         run_dir = self.run_dir
         evidence = EvidenceFiles(run_dir, self.scrubber)
         by_profile: dict[str, list[RequirementRecord]] = {}
-        for profile in self.runtime.plan.profiles:
+        for profile in self.runtime.run.profiles:
             by_profile[profile.name] = [
                 requirement_record(
                     r,
@@ -131,12 +132,12 @@ class ReportPlugin:
                 for r in profile.requirements
             ]
         records = [r for recs in by_profile.values() for r in recs]
-        self.gate = gate = evaluate(records, self.baseline)
+        self.gate = gate = evaluate(records, self.baseline, certify=self.runtime.run.certify)
         if session.exitstatus == pytest.ExitCode.OK and not gate.passed:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
         profiles = [
-            profile_record(p, by_profile[p.name], self._config(p), self.runtime.plan.faults.get(p.name, ()))
-            for p in self.runtime.plan.profiles
+            profile_record(p, by_profile[p.name], self._config(p), self.runtime.run.faults.get(p.name, ()))
+            for p in self.runtime.run.profiles
         ]
         verdict = overall(profiles)
         doc: Certification = {
@@ -145,9 +146,9 @@ class ReportPlugin:
             "run_id": run_dir.run_id,
             "started": _iso(self.started),
             "finished": _iso(datetime.now(UTC)),
-            "target": self.runtime.plan.target or EMBEDDED,
+            "target": self.runtime.run.target or EMBEDDED,
             "seed": self._seed(),
-            "strict_levels": self.runtime.plan.strict,
+            "strict_levels": self.runtime.run.strict,
             "command": list(self.config.invocation_params.args),
             "outputs": {"junit": _name(self.junit, run_dir), "allure": _name(self.allure, run_dir)},
             "profiles": profiles,
@@ -182,11 +183,11 @@ class ReportPlugin:
         live = self.runtime.sessions.get(profile.name)
         if live is not None:
             return live[0].config.masked()
-        return self.runtime.plan.config.masked() if self.runtime.plan.config else None
+        return self.runtime.run.config.masked() if self.runtime.run.config else None
 
     def _seed(self) -> Any:
         """The run's Hypothesis seed (`--hypothesis-seed` replays it)."""
-        return self.runtime.plan.seed
+        return self.runtime.run.seed
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.certification is None or self.gate is None or self.run_dir is None:
@@ -199,7 +200,12 @@ class ReportPlugin:
             tr.line(f"{p['name']:<11} {label:<26} {counts}", green=p["certified"], red=p["verdict"] == "fail")
         tr.line(f"overall: {html.HEADLINE.get(doc['verdict'], doc['verdict'])}", bold=True)
         flags = (
-            (gate.must_not_run, "MUST requirements selected but not run (they fail the run)", "red"),
+            (
+                gate.must_not_run,
+                "MUST requirements selected but not decided: not certified"
+                + (" (--certify: they fail the run)" if gate.certify else " (--certify makes them fail the run)"),
+                "red",
+            ),
             (gate.expected, "expected failures from the baseline (they do not fail the run)", ""),
             (gate.stale, "STALE baseline entries (they pass now: remove them from the baseline)", "yellow"),
             (gate.never_ran, "baseline entries that never ran (check the selection or the baseline)", "yellow"),

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from ..verdicts import Status
+
 NEVER_COLLECTED = "not collected: no test for it in this session"
 DESELECTED = "deselected (-k, -m or --deselect)"
 STOPPED = "never ran: the session stopped before it (-x, --maxfail or an interrupt)"
@@ -28,19 +30,19 @@ class ItemTrace:
     def selected(self) -> bool:
         return bool(self.nodeids) and not self.deselected
 
-    def why_no_verdict(self) -> tuple[str, str]:
-        """(status, reason) for a requirement whose check recorded nothing."""
+    def why_no_verdict(self) -> tuple[Status, str]:
+        """(status, reason) for a requirement whose check never ran, so recorded no verdict."""
         if not self.nodeids:
-            return "not run", NEVER_COLLECTED
+            return Status.NOT_RUN, NEVER_COLLECTED
         if self.deselected:
-            return "not run", DESELECTED
+            return Status.NOT_RUN, DESELECTED
         if self.error:
-            return "error", self.error
+            return Status.ERROR, self.error
         if self.skip_reason:
-            return "not run", f"skipped: {self.skip_reason}"
+            return Status.NOT_RUN, f"skipped: {self.skip_reason}"
         if not self.ran:
-            return "not run", STOPPED
-        return "not run", "the test ran but recorded no verdict"
+            return Status.NOT_RUN, STOPPED
+        return Status.NOT_RUN, "the test ran but recorded no verdict"
 
 
 class Tracker:

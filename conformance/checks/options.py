@@ -1,0 +1,116 @@
+"""The options a check accepts, declared as frozen dataclasses and validated when a spec loads.
+
+A requirement's extra keys in a spec are its check's options. An unknown key is refused (a typo
+such as `expect_eror` would otherwise leave the expected codes empty and quietly accept any error).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class NoOptions:
+    """The check takes no options."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """`expect_error`: the error codes a refusal may carry (empty: any error of the dialect)."""
+
+    expect_error: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Credential(Refusal):
+    """`role`: which credential (x-role) is replaced by a made-up one."""
+
+    role: str = ""
+
+
+@dataclass(frozen=True)
+class Status:
+    """`expect_status`: the HTTP statuses an error may have."""
+
+    expect_status: tuple[int, ...] = (400,)
+
+
+@dataclass(frozen=True)
+class Lifetime(Refusal):
+    """`seconds`: a documented lifetime."""
+
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Introspection:
+    """`active_pointer`: where an introspection-like answer says a token is active."""
+
+    active_pointer: str | None = None
+
+
+@dataclass(frozen=True)
+class AuthMethod:
+    """`method`: a client authentication method, `basic` or `post`."""
+
+    method: str = "post"
+
+
+@dataclass(frozen=True)
+class RequiredParam:
+    """`param`: the parameter left out of the request."""
+
+    param: str = ""
+
+
+@dataclass(frozen=True)
+class Probes:
+    """`probes`: flows that use a token without changing it (to see whether it still works)."""
+
+    probes: tuple[str, ...] = ()
+
+
+class OptionError(ValueError):
+    """An option key or value the check does not accept."""
+
+
+def build(kind: type[Any], raw: Mapping[str, Any]) -> Any:
+    """An instance of `kind` from a spec's keys; unknown keys and wrong types raise OptionError."""
+    fields = {f.name: f for f in dataclasses.fields(kind)}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        accepted = ", ".join(sorted(fields)) or "none"
+        raise OptionError(f"unknown option {unknown[0]!r} (this check accepts: {accepted})")
+    hints = typing.get_type_hints(kind)
+    values = {name: _coerce(name, hints[name], value) for name, value in raw.items()}
+    return kind(**values)
+
+
+def _coerce(name: str, hint: Any, value: Any) -> Any:
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            raise OptionError(f"option {name!r} must be a list, got {value!r}")
+        (item,) = {a for a in typing.get_args(hint) if a is not Ellipsis}
+        return tuple(_coerce(name, item, v) for v in value)
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        (inner,) = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _coerce(name, inner, value)
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise OptionError(f"option {name!r} must be a number, got {value!r}")
+        return float(value)
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise OptionError(f"option {name!r} must be an integer, got {value!r}")
+        return value
+    if hint is str and not isinstance(value, str):
+        raise OptionError(f"option {name!r} must be a string, got {value!r}")
+    return value
