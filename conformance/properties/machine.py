@@ -7,20 +7,28 @@ the profile's own (non-advisory) requirements, so a vendor is held only to what 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
 from hypothesis import HealthCheck, seed, settings
-from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    invariant,
+    multiple,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from ..checks.base import CheckContext, check, role_param
 from ..client import Reply
 from ..errors import PreconditionFailed
 from ..session import Tokens
 from ..spec import Flow, Requirement
-
-T = TypeVar("T")
 
 
 @dataclass
@@ -71,200 +79,204 @@ def rules_of(ctx: CheckContext) -> Rules:
     return found
 
 
-def machine_for(ctx: CheckContext, rules: Rules) -> type[RuleBasedStateMachine]:
+@dataclass(frozen=True)
+class Held:
+    """Tokens the model holds: where they came from, and the refresh token they replaced."""
+
+    tokens: Tokens
+    code: str | None = None  # the code they descend from (None: from the token source)
+    spent: Tokens | None = None  # the tokens a refresh replaced: their refresh token is used up
+
+    @property
+    def refreshable(self) -> bool:
+        return bool(self.tokens.refresh_token)
+
+
+class LifecycleMachine(RuleBasedStateMachine):
+    """The base of each profile's lifecycle machine."""
+
+    undecided: ClassVar[list[PreconditionFailed]]  # steps that could not be taken: the run is undecided
+
+
+def machine_for(ctx: CheckContext, rules: Rules) -> type[LifecycleMachine]:
+    """A state machine whose bundles hold fresh codes, live tokens and destroyed tokens, so Hypothesis
+    chooses (and shrinks) which code or token each rule uses."""
     session = ctx.session
     source = session.flow(session.profile.token_source or "")
+    undecided: list[PreconditionFailed] = []
+    undecided_steps = undecided
 
     def broke(requirement: Requirement, message: str) -> None:
         raise ctx.fail(f"{requirement.cite()} broken in a sequence: {message}")
 
-    def expect_refused(requirement: Requirement, flow: Flow, reply_of: Callable[[], Reply], what: str) -> None:
-        reply = reply_of()
+    def expect_refused(requirement: Requirement, flow: Flow, reply: Reply, what: str) -> None:
         outcome = ctx.outcome(reply, flow)
         if outcome.success or reply.status >= 500:
             broke(requirement, f"{what}: got {outcome.describe(reply)}")
 
-    undecided: list[PreconditionFailed] = []
+    def undecided_ends_run(rule_fn: Callable[..., Any]) -> Callable[..., Any]:
+        """A step that cannot be taken (PreconditionFailed) ends the run undecided instead of being
+        shrunk as if the target had broken a rule; later steps do nothing."""
 
-    class Lifecycle(RuleBasedStateMachine):
+        @functools.wraps(rule_fn)
+        def guarded(self: RuleBasedStateMachine, *args: Any, **kwargs: Any) -> Any:
+            if undecided:
+                return multiple()
+            try:
+                return rule_fn(self, *args, **kwargs)
+            except PreconditionFailed as exc:
+                undecided.append(exc)
+                return multiple()
+
+        return guarded
+
+    def tokens_of(reply: Reply, flow: Flow) -> Tokens:
+        return Tokens(session.issued(reply, flow, "access_token"), session.issued(reply, flow, "refresh_token"), reply)
+
+    class Lifecycle(LifecycleMachine):
+        undecided = undecided_steps  # a step that could not be taken: the run is undecided
+        codes = Bundle("codes")  # fresh codes, not yet exchanged
+        live = Bundle("live")  # tokens that must keep working
+        destroyed = Bundle("destroyed")  # tokens a destroy rule ended
+
         def __init__(self) -> None:
             super().__init__()
-            if undecided:
-                raise undecided[0]
-            ctx.recorder.next_example()
-            self.fresh: list[str] = []
-            self.used: list[str] = []
-            self.live: list[Tokens] = []
-            self.spent: list[Tokens] = []  # refresh tokens that must be refused
-            self.destroyed: list[Tokens] = []
-            self.origin: dict[str, str] = {}  # access token -> the code it descends from
-            self.turn = 0
+            if not undecided:  # once undecided, the remaining examples are no-ops (see the check)
+                ctx.recorder.next_example()
+            # The model's own view, for the probe invariant and the canonical sequence.
+            self.alive: list[Held] = []
+            self.ended: list[Held] = []
+            self.probed: set[tuple[int, bool]] = set()
 
-        def can(self, name: str) -> bool:
-            return {
-                "new_code": rules.code is not None,
-                "exchange": bool(self.fresh),
-                "replay_code": bool(self.used),
-                "issue_tokens": rules.code is None or source.name != rules.code[0].name,
-                "refresh": rules.refresh_flow is not None and any(t.refresh_token for t in self.live),
-                "replay_refresh": rules.refresh_once is not None and bool(self.spent),
-                "destroy": rules.destroy is not None and bool(self.live),
-                "probe": bool(rules.probes) and bool(self.live or self.destroyed),
-            }[name]
+        def adopt(self, held: Held) -> Held:
+            self.alive.append(held)
+            return held
 
-        def pick(self, items: list[T]) -> T:
-            """Deterministic given the sequence of rules, so a sequence replays exactly."""
-            self.turn += 1
-            return items[self.turn % len(items)]
+        def drop(self, held: Held) -> None:
+            if held in self.alive:
+                self.alive.remove(held)
 
-        @precondition(lambda self: self.can("new_code"))
-        @rule()
-        def new_code(self) -> None:
-            self.fresh.append(session.new_code())
+        @precondition(lambda self: rules.code is not None)
+        @rule(target=codes)
+        @undecided_ends_run
+        def new_code(self) -> str:
+            return session.new_code()
 
-        @precondition(lambda self: self.can("exchange"))
-        @rule()
-        def exchange(self) -> None:
+        @rule(target=live, code=consumes(codes))
+        @undecided_ends_run
+        def exchange(self, code: str) -> Held:
             assert rules.code is not None
             flow, _requirement = rules.code
-            code = self.fresh.pop(0)
             reply = session.call(flow, {role_param(flow, "code"): code})
             ctx.succeed(reply, flow, step="exchanging a fresh code")
-            self.used.append(code)
-            tokens = Tokens(
-                session.issued(reply, flow, "access_token"), session.issued(reply, flow, "refresh_token"), reply
-            )
-            self.live.append(tokens)
-            self.origin[str(tokens.access_token)] = code
+            return self.adopt(Held(tokens_of(reply, flow), code))
 
-        @precondition(lambda self: self.can("replay_code"))
-        @rule()
-        def replay_code(self) -> None:
-            assert rules.code is not None
+        @rule(held=consumes(live.filter(lambda h: h.code is not None)))
+        @undecided_ends_run
+        def replay_code(self, held: Held) -> None:
+            assert rules.code is not None and held.code is not None
             flow, requirement = rules.code
-            code = self.pick(self.used)
-            expect_refused(
-                requirement,
-                flow,
-                lambda: session.call(flow, {role_param(flow, "code"): code}),
-                "a used code was accepted again",
-            )
+            reply = session.call(flow, {role_param(flow, "code"): held.code})
+            expect_refused(requirement, flow, reply, "a used code was accepted again")
             # RFC 6749 §4.1.2: the server SHOULD now revoke what the code gave; stop relying on it.
-            self.live = [t for t in self.live if self.origin.get(str(t.access_token)) != code]
+            self.drop(held)
 
-        @precondition(lambda self: self.can("issue_tokens"))
-        @rule()
-        def issue_tokens(self) -> None:
+        @precondition(lambda self: rules.code is None or source.name != rules.code[0].name)
+        @rule(target=live)
+        @undecided_ends_run
+        def issue_tokens(self) -> Held:
             tokens = session.tokens()
             ctx.succeed(tokens.reply, source, step="getting tokens")
-            self.live.append(tokens)
+            return self.adopt(Held(tokens))
 
-        @precondition(lambda self: self.can("refresh"))
-        @rule()
-        def refresh(self) -> None:
+        @precondition(lambda self: rules.refresh_flow is not None)
+        @rule(target=live, held=consumes(live.filter(lambda h: h.refreshable)))
+        @undecided_ends_run
+        def refresh(self, held: Held) -> Held:
             flow = rules.refresh_flow
             assert flow is not None
-            old = self.pick([t for t in self.live if t.refresh_token])
-            reply = session.call(flow, tokens=old)
+            reply = session.call(flow, tokens=held.tokens)
             ctx.succeed(reply, flow, step="refreshing live tokens")
-            new = Tokens(
-                session.issued(reply, flow, "access_token"), session.issued(reply, flow, "refresh_token"), reply
-            )
+            new = tokens_of(reply, flow)
             if rules.rotates is not None:
                 for role in ("access_token", "refresh_token"):
-                    if getattr(new, role) == getattr(old, role):
+                    if getattr(new, role) == getattr(held.tokens, role):
                         broke(rules.rotates[1], f"a refresh returned the same {role}")
             # Where the document is silent on the old tokens after a refresh, the model stops
             # using them: their fate is not something this profile promises.
-            self.live.remove(old)
-            if rules.refresh_once is not None:
-                self.spent.append(old)
-            self.live.append(new)
-            if str(old.access_token) in self.origin:
-                self.origin[str(new.access_token)] = self.origin[str(old.access_token)]
+            self.drop(held)
+            return self.adopt(Held(new, held.code, spent=held.tokens if rules.refresh_once else None))
 
-        @precondition(lambda self: self.can("replay_refresh"))
-        @rule()
-        def replay_refresh(self) -> None:
-            assert rules.refresh_once is not None
+        @precondition(lambda self: rules.refresh_once is not None)
+        @rule(held=live.filter(lambda h: h.spent is not None))
+        @undecided_ends_run
+        def replay_refresh(self, held: Held) -> None:
+            assert rules.refresh_once is not None and held.spent is not None
             flow, requirement = rules.refresh_once
-            old = self.pick(self.spent)
-            expect_refused(
-                requirement, flow, lambda: session.call(flow, tokens=old), "a used refresh token was accepted again"
-            )
+            reply = session.call(flow, tokens=held.spent)
+            expect_refused(requirement, flow, reply, "a used refresh token was accepted again")
 
-        @precondition(lambda self: self.can("destroy"))
-        @rule()
-        def destroy(self) -> None:
+        @precondition(lambda self: rules.destroy is not None)
+        @rule(target=destroyed, held=consumes(live))
+        @undecided_ends_run
+        def destroy(self, held: Held) -> Held:
             assert rules.destroy is not None
             flow, _ = rules.destroy
-            doomed = self.pick(self.live)
-            ctx.succeed(session.call(flow, tokens=doomed), flow, step="destroying a live token")
-            self.live.remove(doomed)
-            self.destroyed.append(doomed)
+            ctx.succeed(session.call(flow, tokens=held.tokens), flow, step="destroying a live token")
+            self.drop(held)
+            self.ended.append(held)
+            # A destroy may wrongly end other tokens too: probe the live ones again.
+            self.probed = {seen for seen in self.probed if not seen[1]}
+            return held
 
-        @precondition(lambda self: self.can("probe"))
-        @rule()
+        @invariant()
         def probe(self) -> None:
-            for tokens in self.live + self.destroyed:
-                self.probe_one(tokens)
+            """Destroyed tokens are refused and live ones accepted, by flows that only look at them.
+            Each token is probed once per state, so the invariant costs no more than the rules."""
+            if undecided or rules.destroy is None or not rules.probes:
+                return
+            requirement = rules.destroy[1]
+            for held, alive in [*((h, True) for h in self.alive), *((h, False) for h in self.ended)]:
+                if (id(held), alive) in self.probed:
+                    continue
+                self.probed.add((id(held), alive))
+                for flow in rules.probes:
+                    ok = ctx.outcome(session.call(flow, tokens=held.tokens), flow).success
+                    if not alive and ok:
+                        broke(requirement, f"{flow.name} accepted a destroyed token")
+                    if alive and not ok:
+                        broke(requirement, f"{flow.name} refused a token that was never destroyed")
 
-        def probe_one(self, tokens: Tokens) -> None:
-            for flow in rules.probes:
-                reply = session.call(flow, tokens=tokens)
-                ok = ctx.outcome(reply, flow).success
-                if tokens in self.destroyed and ok and rules.destroy is not None:
-                    broke(rules.destroy[1], f"{flow.name} accepted a destroyed token")
-                if tokens in self.live and not ok and rules.destroy is not None:
-                    broke(rules.destroy[1], f"{flow.name} refused a token that was never destroyed")
+        def canonical(self) -> None:
+            """Every rule once, in an order where each can run, then a second round: always tried
+            first, so a broken rule is found whatever the seed; random interleavings follow."""
+            for _round in range(2):
+                if rules.code is None or source.name != rules.code[0].name:
+                    self.issue_tokens()
+                if rules.code is not None:
+                    self.exchange(self.new_code())
+                refreshable = [h for h in self.alive if h.refreshable]
+                if rules.refresh_flow is not None and refreshable:
+                    refreshed = self.refresh(refreshable[-1])
+                    if rules.refresh_once is not None and isinstance(refreshed, Held):
+                        self.replay_refresh(refreshed)
+                self.probe()
+                if rules.destroy is not None and self.alive:
+                    self.destroy(self.alive[0])
+                    self.probe()
+                coded = [h for h in self.alive if h.code is not None]
+                if coded:
+                    self.replay_code(coded[-1])
 
-    for name in RULES:
-        setattr(Lifecycle, name, _guard(getattr(Lifecycle, name), undecided))
     return Lifecycle
 
 
-# Every rule once, in an order where each can run: the canonical sequence that is always tried
-# first, so a broken rule is found whatever the seed; random interleavings follow.
-RULES = ("new_code", "exchange", "replay_code", "issue_tokens", "refresh", "replay_refresh", "probe", "destroy")
-CANONICAL = (
-    "issue_tokens",
-    *RULES,
-    "probe",
-    "new_code",
-    "exchange",
-    "refresh",
-    "refresh",
-    "replay_refresh",
-    "replay_code",
-)
-
-
-def run_canonical(machine: type[RuleBasedStateMachine]) -> None:
+def run_canonical(machine: type[LifecycleMachine]) -> None:
     instance: Any = machine()
     try:
-        for name in CANONICAL:
-            if instance.can(name):
-                getattr(instance, name)()
+        instance.canonical()
     finally:
         instance.teardown()
-
-
-def _guard(rule_fn: Callable[..., None], undecided: list[PreconditionFailed]) -> Callable[..., None]:
-    """A rule whose step cannot be taken ends the run undecided instead of being shrunk."""
-    wrapped = getattr(rule_fn, "__wrapped__", None)
-    del wrapped
-
-    def guarded(self: RuleBasedStateMachine, **kwargs: object) -> None:
-        if undecided:
-            return
-        try:
-            rule_fn(self, **kwargs)
-        except PreconditionFailed as exc:
-            undecided.append(exc)
-
-    for attr in vars(rule_fn):
-        setattr(guarded, attr, getattr(rule_fn, attr))
-    return guarded
 
 
 @check("lifecycle_model")
@@ -272,15 +284,18 @@ def lifecycle_model(ctx: CheckContext) -> None:
     rules = rules_of(ctx)
     if rules.code is None and rules.refresh_flow is None and rules.destroy is None:
         raise PreconditionFailed("the profile states no lifecycle rule to model")
-    machine = seed(ctx.session.seed)(machine_for(ctx, rules))
+    machine = machine_for(ctx, rules)
     run_canonical(machine)
-    run_state_machine_as_test(
-        machine,
-        settings=settings(
-            max_examples=ctx.session.examples,
-            stateful_step_count=8,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        ),
-    )
+    if not machine.undecided:
+        run_state_machine_as_test(
+            seed(ctx.session.seed)(machine),
+            settings=settings(
+                max_examples=ctx.session.examples,
+                stateful_step_count=8,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            ),
+        )
+    if machine.undecided:
+        raise machine.undecided[0]
