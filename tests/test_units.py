@@ -1,0 +1,128 @@
+"""Unit tests for pieces otherwise exercised only end to end: JSON pointers, reply classification,
+the masker and login form parsing."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from conformance.client import Reply
+from conformance.evidence import Exchange, Masker
+from conformance.login import forms
+from conformance.outcome import classify
+from conformance.pointer import MISSING, resolve
+from conformance.spec import load_profiles
+
+
+# -- JSON pointers ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("document", "pointer", "expected"),
+    [
+        ({"a": {"b": 1}}, "/a/b", 1),
+        ({"a": [10, 20]}, "/a/1", 20),
+        ({"a/b": 1, "m~n": 2}, "/a~1b", 1),
+        ({"a/b": 1, "m~n": 2}, "/m~0n", 2),
+        ({"a": 1}, "", {"a": 1}),
+        ({"result": json.dumps({"accessToken": "t"})}, "/result/accessToken", "t"),  # JSON inside a string
+        ({"a": 0}, "/a", 0),  # a falsy value is still a value
+        ({"a": None}, "/a", None),
+    ],
+)
+def test_pointer_resolves(document, pointer, expected) -> None:
+    assert resolve(document, pointer) == expected
+
+
+@pytest.mark.parametrize(
+    ("document", "pointer"),
+    [({"a": 1}, "/b"), ({"a": [1]}, "/a/5"), ({"a": [1]}, "/a/x"), ({"result": "not json"}, "/result/x"), (None, "/a")],
+)
+def test_pointer_missing(document, pointer) -> None:
+    assert resolve(document, pointer) is MISSING
+
+
+# -- reply classification --------------------------------------------------------------------
+def _reply(status: int, body: object = None, headers: dict[str, str] | None = None) -> Reply:
+    raw = b"" if body is None else json.dumps(body).encode()
+    kind = {"content-type": "application/json"} if body is not None else {}
+    exchange = Exchange(1, "POST", "http://t/x", {}, "")
+    return Reply(status, httpx.Headers({**kind, **(headers or {})}), raw, False, exchange)
+
+
+def test_rfc_success_and_error() -> None:
+    profile = load_profiles()["rfc6749"]
+    flow = profile.flows[profile.token_source or ""]
+    pointer = flow.issues["access_token"].lstrip("/")
+    ok = classify(profile, flow, _reply(200, {pointer: "tok", "token_type": "Bearer"}))
+    assert ok.success and not ok.error
+    bad = classify(profile, flow, _reply(400, {"error": "invalid_grant"}))
+    assert not bad.success and bad.error and bad.error_code == "invalid_grant"
+
+
+def test_success_status_without_the_token_is_not_a_success() -> None:
+    profile = load_profiles()["rfc6749"]
+    flow = profile.flows[profile.token_source or ""]
+    assert not classify(profile, flow, _reply(200, {"hello": "world"})).success
+
+
+def test_usercenter_status_flag_decides() -> None:
+    """UserCenter flags errors in the body (status 0) with HTTP 200."""
+    profile = load_profiles()["usercenter"]
+    assert profile.error is not None and profile.error.pointer
+    flow = next(f for f in profile.flows.values() if f.issues.get("access_token"))
+    error_body = {profile.error.pointer.lstrip("/"): profile.error.equals}
+    outcome = classify(profile, flow, _reply(200, error_body))
+    assert outcome.error and not outcome.success
+
+
+def test_redirected_error_is_read_from_the_location() -> None:
+    profile = load_profiles()["rfc6749"]
+    flow = next(f for f in profile.flows.values() if f.redirect and f.redirect.get("code_param"))
+    reply = _reply(302, headers={"location": "https://client.example/cb?error=access_denied&state=s"})
+    outcome = classify(profile, flow, reply)
+    assert outcome.error and outcome.redirected_error and outcome.error_code == "access_denied"
+    code = classify(profile, flow, _reply(302, headers={"location": "https://client.example/cb?code=abc&state=s"}))
+    assert code.success
+
+
+# -- masking ---------------------------------------------------------------------------------
+def test_masker_aliases_registered_values_in_every_encoding() -> None:
+    masker = Masker()
+    masker.register("s3cr3t value/+", "client_secret")
+    masker.register("tok_ABC.def-1", "access_token")
+    text = 'a=s3cr3t+value%2F%2B b=s3cr3t%20value%2F%2B json="s3cr3t value/+" tok_ABC.def-1 and tok_ABC.def-12'
+    masked = masker.mask(text)
+    assert "s3cr3t" not in masked
+    assert "‹access_token#1›" in masked
+    assert "tok_ABC.def-12" in masked, "a longer word that merely starts with a secret is not that secret"
+
+
+def test_masker_masks_named_fields_it_never_learned() -> None:
+    masked = Masker().mask('{"access_token": "never-registered"} refresh_token=abc&x=1')
+    assert "never-registered" not in masked and "abc" not in masked and "x=1" in masked
+
+
+def test_masker_ignores_values_too_short_to_be_secrets() -> None:
+    masker = Masker()
+    masker.register("ab", "code")
+    assert masker.mask("ab cd") == "ab cd"
+
+
+# -- login forms -----------------------------------------------------------------------------
+def test_login_form_parsing_keeps_hidden_fields_and_skips_buttons() -> None:
+    page = """
+    <form action="/login?next=1" method="post">
+      <input type="hidden" name="csrf" value="tok123">
+      <input name="username"><input type="password" name="password">
+      <input type="checkbox" name="remember"><input type="checkbox" name="agree" checked value="y">
+      <button type="submit" name="go" value="1">Sign in</button>
+    </form>
+    <form action="/other"><input name="q" value="x"></form>
+    """
+    first, second = forms(page)
+    assert (first.action, first.method) == ("/login?next=1", "POST")
+    assert first.fields["csrf"] == "tok123" and first.fields.get("agree") == "y"
+    assert "remember" not in first.fields and "go" not in first.fields
+    assert {"username", "password", "go"} <= first.names
+    assert (second.method, second.fields) == ("GET", {"q": "x"})
