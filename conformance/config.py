@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,24 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 # Keys that hold secrets: their values are masked wherever the suite writes.
 SECRET_KEYS = ("client_secret", "password")
+
+
+@dataclass(frozen=True)
+class TokenProbe:
+    """A request that uses an access token, as a protected resource would (RFC 6750), and how a valid
+    answer looks: it lets the suite see whether a token still works on profiles whose documents have
+    no endpoint that uses one."""
+
+    url: str  # absolute, or a path appended to the target
+    method: str = "GET"
+    send: str = "header"  # header: Authorization: Bearer (RFC 6750 §2.1); query (§2.3); form (§2.2)
+    param: str = "access_token"  # the parameter name when send is query or form
+    valid_status: tuple[int, ...] = (200,)  # statuses of an answer that accepted the token
+
+
+TOKEN_PROBE_SENDS = ("header", "query", "form")
+# Transforms that may replace a parameter's x-transform (`transforms` in the config).
+TRANSFORM_NAMES = ("md5-hex", "sha1-hex", "sha256-hex", "sha512-hex")
 
 
 @dataclass(frozen=True)
@@ -51,6 +69,8 @@ class TargetConfig:
     client_auth: str | None = None  # basic | post: overrides the profile's default
     endpoints: Mapping[str, str] = field(default_factory=dict)  # metadata field -> URL, beats discovery
     login: tuple[Mapping[str, Any], ...] = ()  # scripted login and consent steps (see conformance/login.py)
+    token_probe: TokenProbe | None = None  # a request that uses an access token (see TokenProbe)
+    transforms: Mapping[str, str] = field(default_factory=dict)  # parameter -> the x-transform it gets instead
     # A client per grant (authorization_code, implicit, password, client_credentials) and `second`, a
     # second client for cross-client checks; each {client_id, client_secret}; the top-level client otherwise.
     clients: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
@@ -69,6 +89,8 @@ class TargetConfig:
             value = getattr(self, f.name)
             out[f.name] = "***" if f.name in SECRET_KEYS and value else value
         out["params"] = dict(self.params)
+        out["transforms"] = dict(self.transforms)
+        out["token_probe"] = asdict(self.token_probe) if self.token_probe else None
         out["clients"] = {
             grant: {k: "***" if k in SECRET_KEYS and v else v for k, v in client.items()}
             for grant, client in self.clients.items()
@@ -114,6 +136,8 @@ def from_mapping(data: Mapping[str, Any], where: str = "config") -> TargetConfig
     if values.get("client_auth") not in (None, "basic", "post"):
         raise ConfigError(f"{where}: client_auth must be basic or post, got {values['client_auth']!r}")
     values["login"] = _login_steps(values.get("login"), where)
+    values["token_probe"] = _token_probe(values.get("token_probe"), where)
+    values["transforms"] = _transforms(values.get("transforms"), where)
     values["clients"] = _clients(values.get("clients"), where)
     values["capabilities"] = _capabilities(values.get("capabilities"), where)
     for key in ("max_wait", "timeout", "connect_timeout", "rate"):
@@ -123,9 +147,46 @@ def from_mapping(data: Mapping[str, Any], where: str = "config") -> TargetConfig
         if values.get(key) is not None and not isinstance(values[key], int):
             raise ConfigError(f"{where}: {key} must be an integer, got {values[key]!r}")
     for key, value in values.items():
-        if key not in {"params", "insecure", "endpoints", "login", "clients", "capabilities"} and isinstance(value, dict | list | tuple):
+        if key not in {
+            "params",
+            "insecure",
+            "endpoints",
+            "login",
+            "token_probe",
+            "transforms",
+            "clients",
+            "capabilities",
+        } and isinstance(value, dict | list | tuple):
             raise ConfigError(f"{where}: {key} must be a single value, not a {type(value).__name__}")
     return TargetConfig(**values)
+
+
+def _token_probe(raw: Any, where: str) -> TokenProbe | None:
+    """`token_probe`: {url, method, send, param, valid_status}; only url is required."""
+    if raw is None:
+        return None
+    known = {f.name for f in fields(TokenProbe)}
+    if not isinstance(raw, dict) or "url" not in raw or set(raw) - known:
+        others = ", ".join(sorted(known - {"url"}))
+        raise ConfigError(f"{where}: token_probe must be a mapping with url (and optionally {others})")
+    send = raw.get("send", "header")
+    if send not in TOKEN_PROBE_SENDS:
+        raise ConfigError(f"{where}: token_probe.send must be one of {', '.join(TOKEN_PROBE_SENDS)}, got {send!r}")
+    valid = raw.get("valid_status", [200])
+    valid = [valid] if isinstance(valid, int) else valid
+    if not isinstance(valid, list) or not valid or not all(type(v) is int for v in valid):
+        raise ConfigError(f"{where}: token_probe.valid_status must be an HTTP status or a list of them")
+    method = str(raw.get("method", "GET")).upper()
+    return TokenProbe(str(raw["url"]), method, str(send), str(raw.get("param", "access_token")), tuple(valid))
+
+
+def _transforms(raw: Any, where: str) -> dict[str, str]:
+    """`transforms`: parameter name -> the x-transform it gets instead of the spec's (UserCenter's
+    shapassword is SHA-1 by default; `{shapassword: sha256-hex}` if the target means SHA-256)."""
+    raw = raw or {}
+    if not isinstance(raw, dict) or any(str(v) not in TRANSFORM_NAMES for v in raw.values()):
+        raise ConfigError(f"{where}: transforms must map parameter names to one of {', '.join(TRANSFORM_NAMES)}")
+    return {str(k): str(v) for k, v in raw.items()}
 
 
 def _login_steps(raw: Any, where: str) -> tuple[Mapping[str, Any], ...]:
@@ -171,7 +232,9 @@ def _clients(raw: Any, where: str) -> dict[str, dict[str, str]]:
         if name not in CLIENT_NAMES:
             raise ConfigError(f"{where}: clients.{name} is not a grant; use one of {', '.join(CLIENT_NAMES)}")
         if not isinstance(client, dict) or "client_id" not in client or set(client) - set(CLIENT_KEYS):
-            raise ConfigError(f"{where}: clients.{name} must have client_id (and optionally client_secret, redirect_uri)")
+            raise ConfigError(
+                f"{where}: clients.{name} must have client_id (and optionally client_secret, redirect_uri)"
+            )
         out[str(name)] = {str(k): str(v) for k, v in client.items() if v is not None}
     return out
 

@@ -100,6 +100,9 @@ MUTANTS: list[tuple[str, str, str, str]] = [
     ("rfc6749", "no_token_type", "RFC-PASSWORD-RESPONSE", "fail"),
     ("rfc6749", "code_reusable", "RFC-LIFECYCLE", "fail"),
     ("rfc6749", "tokens_never_expire", "RFC-TOKEN-EXPIRES", "fail"),
+    # What the target does not offer (here: a made-up grant or response type) it refuses with the RFC's codes.
+    ("rfc6749", "unknown_grant_invalid_request", "RFC-UNOFFERED-GRANT-REFUSED", "fail"),
+    ("rfc6749", "error_not_redirected", "RFC-UNOFFERED-RESPONSE-TYPE-REFUSED", "fail"),
     ("usercenter", "tokens_never_expire", "UC-TOKEN-EXPIRES", "warning"),
     # The stateful lifecycle model of each profile.
     ("yixin", "code_reusable", "YX-LIFECYCLE", "fail"),

@@ -8,7 +8,7 @@ import hashlib
 import secrets
 from urllib.parse import urlsplit
 
-from ..errors import PreconditionFailed
+from ..errors import NotApplicable, PreconditionFailed
 from .base import CheckContext, check, role_param
 from .options import Refusal
 
@@ -72,9 +72,15 @@ def _s256(verifier: str) -> str:
 def pkce_verified(ctx: CheckContext) -> None:
     """A code bound to an S256 challenge is exchanged only with its verifier (RFC 7636 §4.6)."""
     session = ctx.session
-    methods = session.metadata().get("code_challenge_methods_supported")
-    if isinstance(methods, list) and "S256" not in methods:
-        raise PreconditionFailed("the target's metadata does not list S256 in code_challenge_methods_supported")
+    caps = session.capabilities()
+    declared = caps.member("code_challenge_methods_supported")
+    if declared is not None and (not isinstance(declared[0], list) or "S256" not in declared[0]):
+        raise NotApplicable(f"the target does not offer PKCE with S256: {declared[1]} lists {declared[0]!r}")
+    if declared is None and caps.metadata:
+        raise NotApplicable(
+            f"the target's metadata ({caps.metadata_url}) has no code_challenge_methods_supported: "
+            "it does not support PKCE (RFC 8414 §2); set capabilities.code_challenge_methods_supported if it does"
+        )
     flow = ctx.flow
     code_param = role_param(flow, "code")
     wanted = ctx.option("expect_error", ())

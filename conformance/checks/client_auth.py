@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import secrets
 
-from ..errors import PreconditionFailed
+from ..errors import NotApplicable, PreconditionFailed
+from . import offered  # noqa: F401  (registers the refusal checks)
 from .base import CheckContext, check, role_param
 from .options import AuthMethod
 
@@ -13,12 +14,22 @@ METADATA_NAMES = {"basic": "client_secret_basic", "post": "client_secret_post"}
 
 @check("client_auth_method", options=AuthMethod)
 def client_auth_method(ctx: CheckContext) -> None:
+    """A request authenticated with `method` works. An optional method (MAY) the target does not
+    list in token_endpoint_auth_methods_supported, or refuses with invalid_client ("unsupported
+    authentication method", RFC 6749 §5.2), is not applicable; a MUST method is judged regardless."""
     method = ctx.option("method")
-    advertised = ctx.session.metadata().get("token_endpoint_auth_methods_supported")
-    if ctx.requirement.level != "MUST" and isinstance(advertised, list) and METADATA_NAMES[method] not in advertised:
-        raise PreconditionFailed(f"the target does not advertise {METADATA_NAMES[method]} (optional)")
+    name = METADATA_NAMES[method]
+    optional = ctx.requirement.level != "MUST"
+    declared = ctx.session.capabilities().member("token_endpoint_auth_methods_supported")
+    if optional and declared is not None and isinstance(declared[0], list) and name not in declared[0]:
+        raise NotApplicable(f"the target does not offer {name}: {declared[1]} lists {declared[0]}")
     reply = ctx.session.call(ctx.flow, client_auth=method)
     outcome = ctx.outcome(reply)
+    if optional and outcome.error_code == "invalid_client":
+        raise NotApplicable(
+            f"the target refused {name} with invalid_client (RFC 6749 §5.2: unsupported authentication method), "
+            "so it does not offer it to this client"
+        )
     if not outcome.success:
         raise ctx.fail(f"{ctx.flow.title} with client_secret_{method} authentication: {outcome.describe(reply)}")
 

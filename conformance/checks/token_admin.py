@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import PreconditionFailed
+from ..errors import MissingPrerequisite, NotApplicable, PreconditionFailed
 from ..spec import Flow
 from .base import CheckContext, bogus, check, role_param
 from .options import Probes, Refusal
@@ -20,7 +20,10 @@ def _introspection_flow(ctx: CheckContext) -> Flow:
 
 def introspect(ctx: CheckContext, token: str) -> dict[str, Any]:
     flow = _introspection_flow(ctx)
-    reply = ctx.session.call(flow, {role_param(flow, "access_token"): token})
+    try:
+        reply = ctx.session.call(flow, {role_param(flow, "access_token"): token})
+    except NotApplicable as exc:  # nothing to observe tokens with: undecided, not inapplicable
+        raise MissingPrerequisite(f"no way to see whether a token still works: {exc}") from None
     body = reply.json()
     if reply.status != 200 or not isinstance(body, dict) or not isinstance(body.get("active"), bool):
         raise PreconditionFailed(f"introspection answered HTTP {reply.status} without a boolean active member")
@@ -49,6 +52,7 @@ def introspection_semantics(ctx: CheckContext) -> None:
 def revoke_deactivates(ctx: CheckContext) -> None:
     flow = ctx.flow
     param = role_param(flow, "access_token")
+    ctx.session.require_offered(flow)
     tokens = ctx.tokens()
     if not introspect(ctx, str(tokens.access_token)).get("active"):
         raise PreconditionFailed("a fresh access token does not introspect as active")

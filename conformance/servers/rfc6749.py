@@ -14,6 +14,7 @@ import base64
 import hashlib
 import html
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
@@ -28,7 +29,65 @@ ACCESS_LIFETIME = 3600  # seconds; RFC 6749 leaves the lifetime to the server
 CODE_LIFETIME = 600  # RFC 6749 §4.1.2 recommends at most ten minutes
 SCOPES = ("read", "write")
 GRANT_TYPES = ("authorization_code", "implicit", "password", "client_credentials", "refresh_token")
+RESPONSE_TYPES = {"code": "authorization_code", "token": "implicit"}
 BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="oauth2"'}
+
+# Capability switches: correct servers that offer less, the way real ones are configured. The suite
+# must stay green against each (tests/test_capability_switches.py); they are not faults.
+SWITCHES = {
+    "no_implicit": "the implicit grant is off: response_type=token gets unsupported_response_type (§4.2.2.1)",
+    "no_password": "the password grant is off: it gets unsupported_grant_type (RFC 6749 §5.2)",
+    "grants_per_client": "each client is registered for one grant (app-1: code and refresh, app-pw: password, "
+    "app-cc: client credentials, app-imp: implicit); others get unauthorized_client (§5.2)",
+    "no_metadata": "no RFC 8414 metadata: /.well-known/oauth-authorization-server answers 404",
+}
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A registered client: its secret, redirect URI and the grants it may use."""
+
+    secret: str
+    redirect_uri: str
+    grants: frozenset[str]
+
+
+def registered_clients(state: ServerState) -> dict[str, Registered]:
+    """The clients this server knows: app-1 (the reference config's), app-2 (a second client for
+    cross-client checks), and with grants_per_client one client per grant."""
+    client = state.client
+    every = frozenset(GRANT_TYPES)
+    clients = {
+        client.client_id: Registered(client.client_secret, client.redirect_uri, every),
+        SECOND_CLIENT[0]: Registered(SECOND_CLIENT[1], client.redirect_uri, every),
+    }
+    if "grants_per_client" in switches(state):
+        clients[client.client_id] = Registered(
+            client.client_secret, client.redirect_uri, frozenset({"authorization_code", "refresh_token"})
+        )
+        for client_id, (secret, grants) in PER_GRANT_CLIENTS.items():
+            clients[client_id] = Registered(secret, client.redirect_uri, frozenset(grants))
+    return clients
+
+
+SECOND_CLIENT = ("app-2", "secret-2")
+PER_GRANT_CLIENTS = {
+    "app-pw": ("secret-pw", ("password", "refresh_token")),
+    "app-cc": ("secret-cc", ("client_credentials",)),
+    "app-imp": ("secret-imp", ("implicit",)),
+}
+
+
+def switches(state: ServerState) -> set[str]:
+    """The capability switches that are on (kept on the state; tests set and clear them)."""
+    return state.__dict__.setdefault("switches", set())
+
+
+def offered_grants(state: ServerState) -> list[str]:
+    off = {"no_implicit": "implicit", "no_password": "password"}
+    gone = {grant for switch, grant in off.items() if switch in switches(state)}
+    return [g for g in GRANT_TYPES if g not in gone]
+
 
 FAULTS = {
     "no_store_missing": "token responses lack Cache-Control: no-store and Pragma: no-cache (RFC 6749 §5.1)",
@@ -112,8 +171,9 @@ def build(state: ServerState) -> Starlette:
         headers = BASIC_CHALLENGE if status == 401 and not state.fault("no_www_authenticate") else None
         return JSONResponse({"error": exc.code, "error_description": exc.description}, status, headers=headers)
 
-    def authenticate(request: Request, params: dict[str, str]) -> None:
-        """Client authentication (RFC 6749 §2.3.1): HTTP Basic or client_id/client_secret in the body."""
+    def authenticate(request: Request, params: dict[str, str]) -> str:
+        """Client authentication (RFC 6749 §2.3.1): HTTP Basic or client_id/client_secret in the body.
+        Returns the authenticated client's id."""
         basic = None if state.fault("basic_auth_unsupported") else basic_credentials(request)
         if basic is not None:
             if "client_secret" in params or params.get("client_id", basic[0]) != basic[0]:
@@ -123,18 +183,22 @@ def build(state: ServerState) -> Starlette:
             client_id, secret = params.get("client_id", ""), params.get("client_secret", "")
         if not client_id or not secret:
             raise OAuthError("invalid_client", "client authentication is missing", basic is not None)
-        if client_id != client.client_id or secret != client.client_secret:
+        known = registered_clients(state).get(client_id)
+        if known is None or secret != known.secret:
             raise OAuthError("invalid_client", "client authentication failed", basic is not None)
+        return client_id
 
     def require(params: dict[str, str], *names: str) -> None:
         for name in names:
             if not params.get(name):
                 raise OAuthError("invalid_request", f"missing parameter {name}")
 
-    def issue_tokens(scope: str | None, refresh: bool, data: dict[str, Any], kept: str | None = None) -> dict[str, Any]:
+    def issue_tokens(
+        client_id: str, scope: str | None, refresh: bool, data: dict[str, Any], kept: str | None = None
+    ) -> dict[str, Any]:
         """A §5.1 token response. `data` (username, code) goes on both tokens; the refresh token carries
         `kept` (the originally granted scope) when given, else `scope`."""
-        common = {"client_id": client.client_id, "iat": int(state.clock.now()), **data}
+        common = {"client_id": client_id, "iat": int(state.clock.now()), **data}
         body: dict[str, Any] = {"access_token": "", "token_type": "Bearer", "expires_in": ACCESS_LIFETIME}
         if refresh:
             body["refresh_token"] = state.issue("refresh_token", None, **common, scope=scope if kept is None else kept)
@@ -159,11 +223,11 @@ def build(state: ServerState) -> Starlette:
 
     # --- token endpoint (RFC 6749 §3.2, §4.1.3, §4.3, §4.4, §6) ---------------------------------------------
 
-    def code_grant(params: dict[str, str]) -> dict[str, Any]:
+    def code_grant(client_id: str, params: dict[str, str]) -> dict[str, Any]:
         require(params, "code")
         code = params["code"]
         grant = state.grants.get(code)
-        if grant is None or grant.kind != "code" or grant.data["client_id"] != client.client_id:
+        if grant is None or grant.kind != "code" or grant.data["client_id"] != client_id:
             raise OAuthError("invalid_grant", "unknown authorization code")
         if grant.expires_at is not None and state.clock.now() >= grant.expires_at:
             raise OAuthError("invalid_grant", "authorization code expired")
@@ -188,23 +252,23 @@ def build(state: ServerState) -> Starlette:
                 if computed != challenge:
                     raise OAuthError("invalid_grant", "code_verifier does not match code_challenge")
         grant.used = True  # only a successful exchange spends the code
-        return issue_tokens(grant.data["scope"], True, {"username": grant.data["username"], "code": code})
+        return issue_tokens(client_id, grant.data["scope"], True, {"username": grant.data["username"], "code": code})
 
-    def password_grant(params: dict[str, str]) -> dict[str, Any]:
+    def password_grant(client_id: str, params: dict[str, str]) -> dict[str, Any]:
         require(params, "username", "password")
         scope = check_scope(params.get("scope"))
         if params["username"] != client.username or params["password"] != client.password:
             raise OAuthError("invalid_grant", "resource owner credentials are wrong")
-        return issue_tokens(scope, True, {"username": client.username})
+        return issue_tokens(client_id, scope, True, {"username": client.username})
 
-    def client_grant(params: dict[str, str]) -> dict[str, Any]:
-        return issue_tokens(check_scope(params.get("scope")), False, {})  # RFC 6749 §4.4.3: no refresh token
+    def client_grant(client_id: str, params: dict[str, str]) -> dict[str, Any]:
+        return issue_tokens(client_id, check_scope(params.get("scope")), False, {})  # §4.4.3: no refresh token
 
-    def refresh_grant(params: dict[str, str]) -> dict[str, Any]:
+    def refresh_grant(client_id: str, params: dict[str, str]) -> dict[str, Any]:
         require(params, "refresh_token")
         old = params["refresh_token"]
         grant = state.lookup("refresh_token", old)
-        if grant is None or grant.data["client_id"] != client.client_id:
+        if grant is None or grant.data["client_id"] != client_id:
             raise OAuthError("invalid_grant", "refresh token is invalid, expired or revoked")
         original = grant.data["scope"]
         scope = check_scope(params["scope"]) if params.get("scope") else original
@@ -213,14 +277,14 @@ def build(state: ServerState) -> Starlette:
             raise OAuthError("invalid_scope", f"scope exceeds the original grant: {' '.join(sorted(widened))}")
         family = {"username": grant.data.get("username"), "code": grant.data.get("code")}
         if state.fault("refresh_not_rotated"):
-            body = issue_tokens(scope, False, family)
+            body = issue_tokens(client_id, scope, False, family)
             state.grants[body["access_token"]].data["refresh"] = old
             body["refresh_token"] = old
             return body
         state.revoke(old)  # rotation; access tokens issued earlier stay valid until they expire
-        return issue_tokens(scope, True, family, kept=original)
+        return issue_tokens(client_id, scope, True, family, kept=original)
 
-    handlers: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
+    handlers: dict[str, Callable[[str, dict[str, str]], dict[str, Any]]] = {
         "authorization_code": code_grant,
         "password": password_grant,
         "client_credentials": client_grant,
@@ -230,13 +294,16 @@ def build(state: ServerState) -> Starlette:
     async def token(request: Request) -> Response:
         try:
             params = await form_params(request)
-            authenticate(request, params)
+            client_id = authenticate(request, params)
             require(params, "grant_type")
-            handler = handlers.get(params["grant_type"])
+            grant_type = params["grant_type"]
+            handler = handlers.get(grant_type) if grant_type in offered_grants(state) else None
             if handler is None:
                 bad = "invalid_request" if state.fault("unknown_grant_invalid_request") else "unsupported_grant_type"
-                raise OAuthError(bad, f"grant_type {params['grant_type']!r} is not supported")
-            body = handler(params)
+                raise OAuthError(bad, f"grant_type {grant_type!r} is not supported")
+            if grant_type not in registered_clients(state)[client_id].grants:
+                raise OAuthError("unauthorized_client", f"this client may not use grant_type {grant_type}")
+            body = handler(client_id, params)
         except OAuthError as exc:
             return json_error(exc)
         headers = {} if state.fault("no_store_missing") else {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -244,19 +311,19 @@ def build(state: ServerState) -> Starlette:
 
     # --- revocation (RFC 7009) and introspection (RFC 7662) -------------------------------------------------
 
-    def live_token(value: str) -> Grant | None:
+    def live_token(value: str, client_id: str) -> Grant | None:
         """A live access or refresh token of the client; token_type_hint is only a hint (RFC 7009 §2.1)."""
         grant = state.lookup("access_token", value) or state.lookup("refresh_token", value)
-        return grant if grant is not None and grant.data["client_id"] == client.client_id else None
+        return grant if grant is not None and grant.data["client_id"] == client_id else None
 
     async def revoke(request: Request) -> Response:
         try:
             params = await form_params(request)
-            authenticate(request, params)
+            client_id = authenticate(request, params)
             require(params, "token")
         except OAuthError as exc:
             return json_error(exc)
-        grant = live_token(params["token"])
+        grant = live_token(params["token"], client_id)
         if grant is not None and not state.fault("revoked_token_active"):
             state.revoke(params["token"])
             if grant.kind == "refresh_token":
@@ -266,13 +333,13 @@ def build(state: ServerState) -> Starlette:
     async def introspect(request: Request) -> Response:
         try:
             params = await form_params(request)
-            authenticate(request, params)
+            client_id = authenticate(request, params)
             require(params, "token")
             if params["token"] not in state.grants and state.fault("introspect_garbage_error"):
                 raise OAuthError("invalid_request", "unknown token")
         except OAuthError as exc:
             return json_error(exc)
-        grant = live_token(params["token"])
+        grant = live_token(params["token"], client_id)
         if grant is None:
             return JSONResponse({"active": False}, headers={"Cache-Control": "no-store"})
         body: dict[str, Any] = {"active": True, "client_id": grant.data["client_id"], "iat": grant.data["iat"]}
@@ -333,18 +400,23 @@ def build(state: ServerState) -> Starlette:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"login?next={quote(target, safe='')}", status_code=302)
         # Errors that must not redirect (§4.1.2.1): unknown client, mismatching redirect_uri.
-        if query.get("client_id") != client.client_id:
+        client_id = query.get("client_id") or ""
+        known = registered_clients(state).get(client_id)
+        if known is None:
             return page("Invalid request", "<p>Unknown or missing client_id.</p>", 400)
-        uri = query.get("redirect_uri") or client.redirect_uri
-        if uri != client.redirect_uri and not state.fault("redirects_to_unregistered"):
+        uri = query.get("redirect_uri") or known.redirect_uri
+        if uri != known.redirect_uri and not state.fault("redirects_to_unregistered"):
             return page("Invalid request", "<p>redirect_uri is not registered for this client.</p>", 400)
         response_type, request_state = query.get("response_type"), query.get("state")
         implicit = response_type == "token"
-        if response_type not in {"code", "token"}:
+        grant = {"code": "authorization_code", "token": "implicit"}.get(response_type or "")
+        if grant is None or grant not in offered_grants(state):
             code = "unsupported_response_type" if response_type else "invalid_request"
             if state.fault("error_not_redirected"):
                 return page("Invalid request", f"<p>{code}</p>", 400)
-            return redirect(uri, {"error": code}, request_state, fragment=False)
+            return redirect(uri, {"error": code}, request_state, fragment=implicit and grant is not None)
+        if grant not in known.grants:
+            return redirect(uri, {"error": "unauthorized_client"}, request_state, fragment=implicit)
         method = query.get("code_challenge_method") or ("plain" if query.get("code_challenge") else None)
         try:
             scope = check_scope(query.get("scope"))
@@ -357,7 +429,7 @@ def build(state: ServerState) -> Starlette:
             csrf = state.issue("consent_csrf", None, session=request.cookies["session"])
             return page(
                 "Authorize",
-                f"<p>{esc(client.client_id)} asks for: {esc(scope or '(no scope)')}</p>"
+                f"<p>{esc(client_id)} asks for: {esc(scope or '(no scope)')}</p>"
                 f'<form method="post" action="{esc("authorize?" + request.url.query)}">'
                 f'<input type="hidden" name="consent_csrf" value="{esc(csrf)}">'
                 f'<button type="submit" name="confirm" value="yes">Allow</button>'
@@ -371,20 +443,27 @@ def build(state: ServerState) -> Starlette:
         if form.get("confirm") != "yes":
             return redirect(uri, {"error": "access_denied"}, request_state, fragment=implicit)
         if implicit:
-            body = issue_tokens(scope, False, {"username": session.data["username"]})  # §4.2.2: no refresh token
+            body = issue_tokens(client_id, scope, False, {"username": session.data["username"]})  # §4.2.2: no refresh
             fragment = not state.fault("implicit_in_query")
             return redirect(uri, {k: str(v) for k, v in body.items()}, request_state, fragment=fragment)
-        code = new_code(uri, query.get("redirect_uri"), scope, query.get("code_challenge"), method)
+        code = new_code(uri, query.get("redirect_uri"), scope, query.get("code_challenge"), method, client_id)
         return redirect(uri, {"code": code}, request_state, fragment=False)
 
     def new_code(
-        uri: str, given: str | None, scope: str | None, challenge: str | None = None, method: str | None = None
+        uri: str,
+        given: str | None,
+        scope: str | None,
+        challenge: str | None = None,
+        method: str | None = None,
+        client_id: str | None = None,
     ) -> str:
-        data: dict[str, Any] = {"client_id": client.client_id, "username": client.username, "scope": scope}
+        data: dict[str, Any] = {"client_id": client_id or client.client_id, "username": client.username, "scope": scope}
         data |= {"redirect_uri": uri, "redirect_given": given, "challenge": challenge, "method": method}
         return state.issue("code", CODE_LIFETIME, **data)
 
     async def metadata(request: Request) -> Response:
+        if "no_metadata" in switches(state):
+            return JSONResponse({"error": "not_found"}, 404)
         base = base_url(request)
         auth_methods = ["client_secret_basic", "client_secret_post"]
         return JSONResponse(
@@ -394,8 +473,8 @@ def build(state: ServerState) -> Starlette:
                 "token_endpoint": f"{base}/token",
                 "revocation_endpoint": f"{base}/revoke",
                 "introspection_endpoint": f"{base}/introspect",
-                "response_types_supported": ["code", "token"],
-                "grant_types_supported": list(GRANT_TYPES),
+                "response_types_supported": [r for r, g in RESPONSE_TYPES.items() if g in offered_grants(state)],
+                "grant_types_supported": offered_grants(state),
                 "token_endpoint_auth_methods_supported": auth_methods,
                 "revocation_endpoint_auth_methods_supported": auth_methods,
                 "introspection_endpoint_auth_methods_supported": auth_methods,
@@ -403,6 +482,28 @@ def build(state: ServerState) -> Starlette:
                 "scopes_supported": list(SCOPES),
             }
         )
+
+    async def test_authorize(request: Request) -> Response:
+        """Test-only: a code for the authorization request in the query (client_id, redirect_uri,
+        scope, code_challenge, code_challenge_method), as if the user had approved it; the answer
+        names the parameters used, as a code_command's JSON does."""
+        query = dict(request.query_params)
+        client_id = query.get("client_id") or client.client_id
+        known = registered_clients(state).get(client_id)
+        if known is None:
+            return JSONResponse({"error": "unknown client_id"}, 400)
+        challenge = query.get("code_challenge")
+        method = query.get("code_challenge_method") or ("plain" if challenge else None)
+        given = query.get("redirect_uri")
+        try:
+            scope = check_scope(query.get("scope"))
+        except OAuthError as exc:
+            return JSONResponse({"error": exc.code}, 400)
+        code = new_code(given or known.redirect_uri, given, scope, challenge, method, client_id)
+        used = {k: v for k, v in query.items() if k in {"client_id", "redirect_uri", "scope", "code_challenge"}}
+        if method:
+            used["code_challenge_method"] = method
+        return JSONResponse({"code": code, **used})
 
     routes = [
         Route("/.well-known/oauth-authorization-server", metadata, methods=["GET"]),
@@ -412,6 +513,7 @@ def build(state: ServerState) -> Starlette:
         Route("/token", token, methods=["POST"]),
         Route("/revoke", revoke, methods=["POST"]),
         Route("/introspect", introspect, methods=["POST"]),
+        Route("/_test/authorize", test_authorize, methods=["GET"]),
         # The reference client's code, as if the authorize request had sent the registered redirect_uri.
         *test_routes(state, lambda: new_code(client.redirect_uri, client.redirect_uri, None)),
     ]
