@@ -61,15 +61,6 @@ def expiry_default(ctx: CheckContext) -> None:
         )
 
 
-@check("expire_days_empty_rejected")
-def expire_days_empty_rejected(ctx: CheckContext) -> None:
-    flow = ctx.flow
-    param = role_param(flow, "expire_days")
-    for value in ("", "null"):
-        reply = ctx.session.call(flow, {param: value})
-        ctx.expect_error(reply, (), f"{flow.title} with {param}={value!r}")
-
-
 def _advance(ctx: CheckContext, seconds: float) -> None:
     """Let `seconds` pass on the target: move its clock if it has one, else wait if allowed."""
     config = ctx.session.config

@@ -1,5 +1,7 @@
-"""Custom expiry (Ekuaibao lines 56-61, 135-142): for any number of days the answer is either an
-error or expireTime == min(now + days, the feature's expiry); null or empty is always an error."""
+"""Custom expiry (Ekuaibao lines 56-61, 135-142): for any positive number of days the answer is
+either an error or expireTime == min(now + days, the feature's expiry); empty is always an error.
+0, negative days and the string "null" are unsaid by the document: only a crash is wrong for them
+(their advice is EK-CUSTOM-EXPIRY-NONPOSITIVE and EK-CUSTOM-EXPIRY-NULL-STRING)."""
 
 from __future__ import annotations
 
@@ -12,9 +14,9 @@ from .runner import run_property
 
 DAY_MS = 86_400_000
 TOL_MS = TOLERANCE_S * 1000
-EMPTY = ("", "null")
+EMPTY = ("",)
 # Not numbers at all: the document says nothing about them beyond "days", so only a crash is wrong.
-NOT_NUMBERS = ("abc", "1.5", " 7", "0x10", "1e3", "七", "-")
+NOT_NUMBERS = ("null", "abc", "1.5", " 7", "0x10", "1e3", "七", "-")
 
 DAYS = st.one_of(
     st.integers(-3, 3),
@@ -64,10 +66,10 @@ def expiry_clamped(ctx: CheckContext) -> None:
             raise ctx.fail(f"{what}: the server failed with HTTP {reply.status}")
         if isinstance(days, str):
             if days in EMPTY and outcome.success:
-                raise ctx.fail(f"{what}: a null or empty {param} must be refused, it was accepted")
+                raise ctx.fail(f"{what}: an empty {param} must be refused, it was accepted")
             return
-        if not outcome.success:
-            return  # refusing a number of days the feature cannot grant is allowed
+        if not outcome.success or days <= 0:
+            return  # refusing a number of days the feature cannot grant is allowed; days <= 0 is unsaid
         got = expiry_value(ctx, reply)
         low, high = before + days * DAY_MS - TOL_MS, after + days * DAY_MS + TOL_MS
         if feature is not None:

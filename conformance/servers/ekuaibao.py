@@ -21,6 +21,7 @@ DEFAULT_DAYS = 32  # "默认32天后到期" (lines 37, 113)
 VERIFY_CODE_LIFETIME = 2 * 3600  # two hours, single use (line 15)
 FEATURE_DAYS = 365  # unsaid by the document: the feature (powerCode) expires a year after build
 CORPORATION_ID = "corp-1"
+CONSTANT_TOKEN = "u-constant-token"  # the constant_access_token fault's accessToken
 FEATURE_EXPIRY_MS: dict[int, int] = {}  # id(state) -> the feature's expiry, epoch milliseconds
 
 FAULTS = {
@@ -29,7 +30,7 @@ FAULTS = {
     "expire_time_seconds": "expireTime is in epoch seconds, not milliseconds (line 37)",
     "default_30_days": "tokens expire after 30 days, not 32 (lines 37, 113)",
     "unclamped": "a custom expiry beyond the feature's expiry is not clamped (lines 61, 142)",
-    "empty_expire_date_accepted": "a null or empty expireDate is treated as 32 days (lines 60, 141)",
+    "empty_expire_date_accepted": "an empty expireDate is treated as 32 days (lines 60, 141)",
     "refresh_no_rotate": "a refresh returns the same accessToken and refreshToken (lines 100, 140)",
     "refresh_keeps_refresh_token": "a refresh rotates accessToken but keeps refreshToken (lines 100, 140)",
     "refresh_after_expiry": "a refresh works with an expired accessToken (line 86)",
@@ -38,6 +39,13 @@ FAULTS = {
     "crash_on_non_numeric": "a non-numeric expireDate gets a 500 HTML page (line 56)",
     "power_code_optional": "a request without powerCode is served (lines 24, 96: 必填)",
     "refresh_ignores_access_token": "a refresh checks only refreshToken, any accessToken passes (line 94)",
+    "constant_access_token": "every grant answers the same accessToken (line 36: Token为随机码)",
+    "refresh_default_30_days": "a refreshed token lasts 30 days, not 32 (line 113)",
+    "verify_code_per_endpoint": "a verify code used at one token endpoint still works at the other (line 15)",
+    "refresh_custom_after_expiry": "the custom-expiry refresh works with an expired accessToken (line 86)",
+    "corporation_id_varies": "corporationId differs from one answer to the next (line 39)",
+    "null_string_accepted": 'expireDate="null" is treated as 32 days (advice: lines 60, 141 say null)',
+    "nonpositive_days_default": "expireDate=0 or negative is treated as 32 days (advice: unsaid)",
 }
 
 
@@ -70,8 +78,10 @@ def build(state: ServerState) -> Starlette:
     def custom_expiry(request: Request) -> int:
         """expireTime for a custom expireDate in days (lines 56-61, 135-142)."""
         raw = request.query_params.get("expireDate")
+        if raw is not None and raw.strip() == "null" and state.fault("null_string_accepted"):
+            return now_ms() + DEFAULT_DAYS * DAY_MS
         if raw is None or raw.strip() in {"", "null"}:
-            if state.fault("empty_expire_date_accepted"):
+            if state.fault("empty_expire_date_accepted") and raw != "null":
                 return now_ms() + DEFAULT_DAYS * DAY_MS
             raise ApiError("invalid_expire_date", "expireDate must not be null or empty")
         try:
@@ -80,13 +90,16 @@ def build(state: ServerState) -> Starlette:
             if state.fault("crash_on_non_numeric"):
                 raise Crash from exc
             raise ApiError("invalid_expire_date", "expireDate must be a whole number of days") from exc
+        if days <= 0 and state.fault("nonpositive_days_default"):
+            return now_ms() + DEFAULT_DAYS * DAY_MS
         if days <= 0:
             raise ApiError("invalid_expire_date", "expireDate must be positive")
         wanted = now_ms() + days * DAY_MS
         return wanted if state.fault("unclamped") else min(wanted, feature_expiry_ms)
 
-    def default_expiry() -> int:
-        days = 30 if state.fault("default_30_days") else DEFAULT_DAYS
+    def default_expiry(refreshed: bool = False) -> int:
+        short = state.fault("default_30_days") or (refreshed and state.fault("refresh_default_30_days"))
+        days = 30 if short else DEFAULT_DAYS
         return now_ms() + days * DAY_MS
 
     def answer(access: str, refresh: str, expire_ms: int) -> Response:
@@ -95,20 +108,25 @@ def build(state: ServerState) -> Starlette:
             "accessToken": access,
             "expireTime": expire_time,
             "refreshToken": refresh,
-            "corporationId": CORPORATION_ID,
+            "corporationId": CORPORATION_ID + (f"-{now_ms()}" if state.fault("corporation_id_varies") else ""),
         }
         return JSONResponse(value if state.fault("flat_body") else {"value": value})
 
     def issue(expire_ms: int) -> Response:
         lifetime = (expire_ms - now_ms()) / 1000
         access = state.issue("access_token", lifetime)
+        if state.fault("constant_access_token"):
+            state.grants[CONSTANT_TOKEN] = state.grants.pop(access)
+            access = CONSTANT_TOKEN
         refresh = state.issue("refresh_token", None, access=[access])
         return answer(access, refresh, expire_ms)
 
-    def use_verify_code(request: Request) -> None:
+    def use_verify_code(request: Request, kind: str) -> None:
         code = request.path_params["code"].removeprefix("$")
         grant: Grant | None = state.grants.get(code)
         reused = grant is not None and grant.used and not state.fault("verify_code_reusable")
+        if reused and grant is not None and state.fault("verify_code_per_endpoint"):
+            reused = kind in grant.data.get("used_by", set())
         if grant is None or grant.kind != "verify_code" or reused:
             grant = None
         elif grant.expires_at is not None and state.clock.now() >= grant.expires_at:
@@ -116,8 +134,10 @@ def build(state: ServerState) -> Starlette:
         if grant is None:
             raise ApiError("invalid_verify_code", "verifyCode is invalid, expired or already used")
         grant.used = True
+        grant.data.setdefault("used_by", set()).add(kind)
 
     def refresh(request: Request, expire_ms: int | None) -> Response:
+        custom = expire_ms is not None
         access, refresh = required(request, "accessToken"), required(request, "refreshToken")
         refresh_grant = state.lookup("refresh_token", refresh)
         if refresh_grant is not None and state.fault("refresh_ignores_access_token"):
@@ -128,9 +148,10 @@ def build(state: ServerState) -> Starlette:
         if access_grant is None or access_grant.used:
             raise ApiError("invalid_token", "accessToken is invalid")
         expired = access_grant.expires_at is not None and state.clock.now() >= access_grant.expires_at
-        if expired and not state.fault("refresh_after_expiry"):
+        lenient = state.fault("refresh_after_expiry") or (custom and state.fault("refresh_custom_after_expiry"))
+        if expired and not lenient:
             raise ApiError("token_expired", "accessToken has expired; get a new one with a verifyCode")
-        expire_ms = default_expiry() if expire_ms is None else expire_ms
+        expire_ms = default_expiry(refreshed=True) if expire_ms is None else expire_ms
         if state.fault("refresh_no_rotate"):
             access_grant.expires_at = expire_ms / 1000
             return answer(access, refresh, expire_ms)
@@ -151,11 +172,11 @@ def build(state: ServerState) -> Starlette:
                 if not state.fault("power_code_optional"):
                     required(request, "powerCode")
                 if kind == "auth":
-                    use_verify_code(request)
+                    use_verify_code(request, kind)
                     return issue(default_expiry())
                 if kind == "auth_custom":
                     expire_ms = custom_expiry(request)
-                    use_verify_code(request)
+                    use_verify_code(request, kind)
                     return issue(expire_ms)
                 return refresh(request, custom_expiry(request) if kind == "refresh_custom" else None)
             except ApiError as exc:

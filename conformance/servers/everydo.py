@@ -29,6 +29,12 @@ FAULTS = {
     "wrong_password_accepted": "the password grant accepts a wrong password (lines 112-113)",
     "authorize_no_code": "the authorize redirect carries no code (lines 77, 88)",
     "unknown_grant_accepted": "an unknown grant_type is treated as password (line 109)",
+    "authorize_get_only": "/authorize answers POST with 405 (line 60: GET/POST)",
+    "access_token_post_only": "/access_token answers GET with 405 (line 100: GET/POST)",
+    "code_param_misnamed": "the consent redirect carries auth_code=, not code= (lines 77, 88)",
+    "redirect_ignores_uri": "the consent redirect goes to a fixed URL, not the redirect_uri sent (lines 68, 87)",
+    "refresh_same_access_token": "a refresh returns the access token it was given, not a new one (line 111)",
+    "authorize_unknown_client_accepted": "/authorize issues a code to any client_id (line 67)",
 }
 
 
@@ -44,9 +50,9 @@ def build(state: ServerState) -> Starlette:
             return PlainTextResponse("<html>Internal Server Error</html>", status_code=500)
         return error("invalid_request", f"missing parameter {absent[0]}")
 
-    def tokens(uid: str) -> Response:
-        access = state.issue("access_token", ACCESS_LIFETIME, uid=uid)
-        refresh = state.issue(REFRESH, None, uid=uid)
+    def tokens(uid: str, access: str | None = None) -> Response:
+        access = access or state.issue("access_token", ACCESS_LIFETIME, uid=uid)
+        refresh = state.issue(REFRESH, None, uid=uid, access=access)
         field = "refresh_token" if state.fault("refresh_field_spelled_refresh_token") else REFRESH
         expires: int | str = str(ACCESS_LIFETIME) if state.fault("expires_in_string") else ACCESS_LIFETIME
         body: dict[str, Any] = {
@@ -61,20 +67,27 @@ def build(state: ServerState) -> Starlette:
         return JSONResponse(body)
 
     async def authorize(request: Request) -> Response:
+        if request.method == "POST" and state.fault("authorize_get_only"):
+            return PlainTextResponse("Method Not Allowed", status_code=405)
         params = await read_params(request)
         problem = missing(params, ["client_id", "redirect_uri"])
         if problem is not None:
             return problem
-        if params["client_id"] != state.client.client_id:
+        if params["client_id"] != state.client.client_id and not state.fault("authorize_unknown_client_accepted"):
             return error("invalid_client", "client not found")
         redirect_uri = str(params["redirect_uri"])
+        if state.fault("redirect_ignores_uri"):
+            redirect_uri = "http://everydo.example/response"
         if state.fault("authorize_no_code"):
             return RedirectResponse(redirect_uri, status_code=302)
         code = state.issue("code", CODE_LIFETIME, uid=state.client.username)
         separator = "&" if "?" in redirect_uri else "?"
-        return RedirectResponse(f"{redirect_uri}{separator}code={code}", status_code=302)
+        name = "auth_code" if state.fault("code_param_misnamed") else "code"
+        return RedirectResponse(f"{redirect_uri}{separator}{name}={code}", status_code=302)
 
     async def access_token(request: Request) -> Response:
+        if request.method == "GET" and state.fault("access_token_post_only"):
+            return PlainTextResponse("Method Not Allowed", status_code=405)
         params = await read_params(request)
         grant_type = params.get("grant_type")
         if grant_type not in {"authorization_code", REFRESH, "password"} and state.fault("unknown_grant_accepted"):
@@ -104,7 +117,8 @@ def build(state: ServerState) -> Starlette:
             if grant is None:
                 return error("invalid_grant", "refrash_token is invalid or already used")
             grant.used = True  # usable once (line 123)
-            return tokens(grant.data["uid"])
+            same = grant.data.get("access") if state.fault("refresh_same_access_token") else None
+            return tokens(grant.data["uid"], same)
         if grant_type == "password":
             wrong = params["username"] != client.username or params["password"] != client.password
             if wrong and not state.fault("wrong_password_accepted"):

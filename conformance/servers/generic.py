@@ -32,6 +32,10 @@ FAULTS = {
     "no_token_type": "the token response lacks token_type (RFC 6749 §5.1)",
     "unknown_grant_invalid_request": "a wrong grant_type gets invalid_request, not unsupported_grant_type",
     "scope_widened_on_refresh": "a refresh may ask for more scope than originally granted (line 152; §6)",
+    "authorize_requires_redirect_uri": "/open/authorize/index refuses a request without redirect_uri (line 29)",
+    "implicit_requires_redirect_uri": "/open/implicit refuses a request without redirect_uri (line 78)",
+    "refresh_same_access_token": "a refresh answers the access token issued before, not a new one (line 136)",
+    "client_credentials_ignores_secret": "the client_credentials grant does not check client_secret (line 127)",
 }
 
 
@@ -59,19 +63,24 @@ def build(state: ServerState) -> Starlette:
         separator = "#" if fragment else ("&" if "?" in uri else "?")
         return RedirectResponse(f"{uri}{separator}{urlencode(params)}", status_code=302)
 
-    def tokens(scope: str | None, refresh: bool = True, refresh_scope: str | None = None) -> dict[str, Any]:
-        body: dict[str, Any] = {"access_token": state.issue("access_token", ACCESS_LIFETIME, scope=scope)}
+    def tokens(
+        scope: str | None, refresh: bool = True, refresh_scope: str | None = None, access: str | None = None
+    ) -> dict[str, Any]:
+        access = access or state.issue("access_token", ACCESS_LIFETIME, scope=scope)
+        body: dict[str, Any] = {"access_token": access}
         body |= {"token_type": "Bearer", "expires_in": ACCESS_LIFETIME}
         if refresh:
-            body["refresh_token"] = state.issue("refresh_token", None, scope=refresh_scope or scope)
+            body["refresh_token"] = state.issue("refresh_token", None, scope=refresh_scope or scope, access=access)
         if scope:
             body["scope"] = scope
         if state.fault("no_token_type"):
             del body["token_type"]
         return body
 
-    def front_channel(params: dict[str, Any]) -> str:
+    def front_channel(params: dict[str, Any], strict_fault: str) -> str:
         """The redirect URI to answer to (lines 29, 78); raises if the request must not redirect."""
+        if not params.get("redirect_uri") and state.fault(strict_fault):
+            raise OAuthError("invalid_request", "missing parameter redirect_uri")
         if not params.get("client_id"):
             raise OAuthError("invalid_request", "missing parameter client_id")
         if params["client_id"] != client.client_id:
@@ -84,7 +93,7 @@ def build(state: ServerState) -> Starlette:
     async def authorize_index(request: Request) -> Response:
         params = dict(request.query_params)
         try:
-            uri = front_channel(params)
+            uri = front_channel(params, "authorize_requires_redirect_uri")
         except OAuthError as exc:
             return error(exc.code, exc.description)
         if params.get("response_type") != "code":
@@ -96,7 +105,7 @@ def build(state: ServerState) -> Starlette:
     async def implicit(request: Request) -> Response:
         params = dict(request.query_params)
         try:
-            uri = front_channel(params)
+            uri = front_channel(params, "implicit_requires_redirect_uri")
         except OAuthError as exc:
             return error(exc.code, exc.description)
         fragment = not state.fault("implicit_in_query")
@@ -109,6 +118,8 @@ def build(state: ServerState) -> Starlette:
     def authenticate(request: Request, params: dict[str, Any]) -> None:
         basic = basic_credentials(request)
         client_id, secret = basic or (params.get("client_id"), params.get("client_secret"))
+        if params.get("grant_type") == "client_credentials" and state.fault("client_credentials_ignores_secret"):
+            secret = client.client_secret if secret else secret
         if not client_id or not secret:
             raise OAuthError("invalid_client", "client authentication is missing")
         if client_id != client.client_id or secret != client.client_secret:
@@ -151,7 +162,8 @@ def build(state: ServerState) -> Starlette:
         if widened and not state.fault("scope_widened_on_refresh"):
             raise OAuthError("invalid_scope", f"scope exceeds the original grant: {' '.join(sorted(widened))}")
         state.revoke(params["refresh_token"])  # rotation: the old refresh token is spent
-        return tokens(scope, refresh_scope=original)
+        same = grant.data.get("access") if grant and state.fault("refresh_same_access_token") else None
+        return tokens(scope, refresh_scope=original, access=same)
 
     def token_endpoint(path: str, grant_type: str, handler: Callable[[dict[str, Any]], dict[str, Any]]) -> Route:
         async def handle(request: Request) -> Response:

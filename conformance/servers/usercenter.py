@@ -36,6 +36,12 @@ FAULTS = {
     "garbage_refresh_accepted": "any refresh_token is accepted (line 330)",
     "check_accepts_garbage": "checkOauthToken answers status 1 for any token (line 156)",
     "tokens_never_expire": "access tokens keep working after expires_in (line 73)",
+    "validate_code_any_accepted": "any validateCode is accepted (line 114)",
+    "unknown_user_accepted": "/oauth/token issues tokens for a username it does not know (line 36)",
+    "temp_token_accepts_garbage": "getTempToken issues a temp token for any accessToken (line 384)",
+    "get_user_accepts_garbage": "getUserByToken answers status 1 for any accessToken (line 222)",
+    "table_spelling_only": "check / user / temp token take only the table's access_token, not accessToken (line 168)",
+    "check_status_1_negative": "checkOauthToken answers an unknown token status 1, result negative (line 196)",
 }
 
 
@@ -60,9 +66,9 @@ async def read_body(request: Request) -> dict[str, Any]:
     return params
 
 
-def param(params: dict[str, Any], name: str) -> str | None:
+def param(params: dict[str, Any], name: str, spellings: tuple[str, ...] | None = None) -> str | None:
     """A non-empty string parameter by its name or its alias; numbers count as their text."""
-    for key in (name, ALIASES.get(name)):
+    for key in spellings or (name, ALIASES.get(name)):
         value = params.get(key) if key else None
         if isinstance(value, int | float) and not isinstance(value, bool):
             value = str(value)
@@ -114,13 +120,15 @@ def build(state: ServerState) -> Starlette:
             return fail("unknown sysid or client_id")  # sent by the SDK, but nothing says required
         if username is None and not state.fault("missing_username_accepted"):
             return fail("username is required")
-        if username is not None and username != client.username:
+        if username is not None and username != client.username and not state.fault("unknown_user_accepted"):
             return fail("unknown user")
         code = param(params, "validateCode")
         if code is not None:
             grant = state.grants.get(code) if state.fault("validate_code_reusable") else None
             grant = grant if grant is not None and grant.kind == "validate_code" else None
             grant = grant or state.lookup("validate_code", code)
+            if grant is None and state.fault("validate_code_any_accepted"):
+                return tokens(client.username)
             if grant is None:
                 return fail("validate code is invalid, expired or used")
             grant.used = True
@@ -135,16 +143,26 @@ def build(state: ServerState) -> Starlette:
             return fail("username or password is wrong")
         return tokens(client.username)
 
+    def access_token(params: dict[str, Any]) -> str | None:
+        """The token of check / user / temp token: accessToken (example bodies 178, 232, 394) or
+        access_token (tables 168, 222, 384); table_spelling_only takes the table's alone."""
+        only_table = ("access_token",) if state.fault("table_spelling_only") else None
+        return param(params, "accessToken", only_table)
+
     async def check(params: dict[str, Any]) -> Response:
-        value = param(params, "accessToken")
+        value = access_token(params)
         if value is None:
             return fail("accessToken is required")
         if state.lookup("access_token", value) is None and not state.fault("check_accepts_garbage"):
+            if state.fault("check_status_1_negative"):
+                return answer({"result": "invalid"})
             return fail("access token is invalid")
         return answer({"result": "valid"})
 
     async def user(params: dict[str, Any]) -> Response:
-        grant = state.lookup("access_token", param(params, "accessToken"))
+        grant = state.lookup("access_token", access_token(params))
+        if grant is None and state.fault("get_user_accepts_garbage"):
+            return answer({"user": embedded({"username": state.client.username})})
         if grant is None:
             return fail("access token is invalid")
         return answer({"user": embedded({"username": grant.data["username"]})})
@@ -170,7 +188,9 @@ def build(state: ServerState) -> Starlette:
         return tokens(grant.data["username"] if grant else state.client.username, refresh=value)
 
     async def temp_token(params: dict[str, Any]) -> Response:
-        grant = state.lookup("access_token", param(params, "accessToken"))
+        grant = state.lookup("access_token", access_token(params))
+        if grant is None and state.fault("temp_token_accepts_garbage"):
+            return answer({"result": state.issue("temp_token", None, username=state.client.username)})
         if grant is None:
             return fail("access token is invalid")
         return answer({"result": state.issue("temp_token", None, username=grant.data["username"])})

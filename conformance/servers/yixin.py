@@ -28,6 +28,10 @@ FAULTS = {
     "garbage_refresh_accepted": "any refresh token is accepted (line 88)",
     "expires_in_epoch": "expires_in is an absolute epoch timestamp, not seconds (line 57)",
     "error_status_200": "errors are answered with HTTP 200 (RFC 6749 §5.2, advisory)",
+    "wrong_secret_accepted": "a wrong client_secret is accepted (lines 46, 86-87)",
+    "wrong_secret_invalid_request": "a wrong client_secret gets invalid_request (line 86), a reading the suite accepts",
+    "new_code_keeps_tokens": "a newly requested code leaves the earlier access tokens working (line 35)",
+    "tokens_never_expire": "access tokens keep working after expires_in (line 57)",
 }
 
 
@@ -37,7 +41,7 @@ def build(state: ServerState) -> Starlette:
         return JSONResponse({"error": code, "error_description": description}, status_code=status)
 
     def tokens() -> Response:
-        access = state.issue("access_token", ACCESS_LIFETIME)
+        access = state.issue("access_token", None if state.fault("tokens_never_expire") else ACCESS_LIFETIME)
         refresh = state.issue("refresh_token", None)
         body: dict[str, Any] = {
             "access_token": access,
@@ -68,8 +72,10 @@ def build(state: ServerState) -> Starlette:
         client = state.client
         if params["client_id"] != client.client_id and not state.fault("unknown_client_accepted"):
             return error("invalid_client", "client not found")
-        if params["client_secret"] != client.client_secret and not state.fault("unknown_client_accepted"):
-            return error("invalid_client", "client authentication failed")
+        lenient = state.fault("unknown_client_accepted") or state.fault("wrong_secret_accepted")
+        if params["client_secret"] != client.client_secret and not lenient:
+            code = "invalid_request" if state.fault("wrong_secret_invalid_request") else "invalid_client"
+            return error(code, "client authentication failed")
         if grant_type == "authorization_code":
             grant = state.grants.get(params["code"]) if state.fault("code_reusable") else None
             grant = grant or state.lookup("code", params["code"])
@@ -89,7 +95,23 @@ def build(state: ServerState) -> Starlette:
         return error("unsupported_grant_type", f"grant_type {grant_type!r} is not supported")
 
     def new_code() -> str:
+        """A code as the SDK would hand it over; requesting it ends the earlier access tokens (line 35)."""
+        if not state.fault("new_code_keeps_tokens"):
+            for grant in state.grants.values():
+                grant.used = grant.used or grant.kind == "access_token"
         return state.issue("code", CODE_LIFETIME)
 
-    routes = [Route("/oauth/token", token, methods=["POST"]), *test_routes(state, new_code)]
+    async def resource(request: Request) -> Response:
+        """Test-only protected resource (RFC 6750 §2.1): the suite's `token_probe` of this server."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or state.lookup("access_token", token.strip()) is None:
+            headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+            return JSONResponse({"error": "invalid_token"}, status_code=401, headers=headers)
+        return JSONResponse({"ok": True})
+
+    routes = [
+        Route("/oauth/token", token, methods=["POST"]),
+        Route("/_test/resource", resource, methods=["GET"]),
+        *test_routes(state, new_code),
+    ]
     return Starlette(routes=routes)
