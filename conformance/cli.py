@@ -1,4 +1,5 @@
-"""`oauth2-conformance`: run the suite, serve a reference server, list profiles, render and diff reports."""
+"""`oauth2-conformance`: probe a target and write its config, run the suite, serve a reference server,
+list profiles, render and diff reports."""
 
 from __future__ import annotations
 
@@ -21,8 +22,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--profile", action="append", help="profile to serve (repeatable; default: all)")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--fault", action="append", default=[], metavar="PROFILE:FAULT", help="switch a fault on")
+    serve.add_argument(
+        "--latency-ms", type=float, default=0.0, help="delay every answer (a slow or distant server), default 0"
+    )
 
     sub.add_parser("profiles", help="list the profiles and their requirement counts")
+
+    init = sub.add_parser("init", help="probe a target (anonymously, bounded) and write a target config for it")
+    init.add_argument("url", help="the target's base URL (with its path prefix, if any)")
+    init.add_argument("--profile", help="the profile the target implements (default: the best match of its paths)")
+    init.add_argument("--output", "-o", help="the config file to write (default: PROFILE.yaml)")
+    init.add_argument("--client-id", help="a registered client_id: the authorization request then uses it")
+    init.add_argument("--redirect-uri", help="a redirect URI registered for that client")
+    init.add_argument("--insecure", action="store_true", help="do not verify the target's TLS certificate")
+    init.add_argument("--ca-bundle", help="PEM file of CA certificates to trust")
+    init.add_argument("--force", action="store_true", help="overwrite the output file")
 
     report = sub.add_parser("report", help="re-render summary.html of a run directory")
     report.add_argument("run_dir")
@@ -53,9 +67,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         progress = [] if quiet_or_verbose else ["-v"]  # one line per requirement, with its verdict
         return int(pytest.main(["--conformance", "--certify", "-p", "no:cacheprovider", *progress, *extra]))
     if args.command == "serve":
-        return _serve(args.profile, args.port, args.fault)
+        return _serve(args.profile, args.port, args.fault, args.latency_ms / 1000)
     if args.command == "profiles":
         return _profiles()
+    if args.command == "init":
+        from .init import main as init_main
+
+        given = {k: v for k, v in (("client_id", args.client_id), ("redirect_uri", args.redirect_uri)) if v}
+        tls = {"verify": False if args.insecure else (args.ca_bundle or True)}
+        return init_main(args.url, args.profile, args.output, given, tls, force=args.force)
     if args.command == "report":
         from .report import render_html
 
@@ -68,14 +88,14 @@ def _dispatch(args: argparse.Namespace) -> int:
     raise AssertionError(args.command)
 
 
-def _serve(profiles: list[str] | None, port: int, faults: list[str]) -> int:
+def _serve(profiles: list[str] | None, port: int, faults: list[str], latency: float = 0.0) -> int:
     from .servers import PROFILES, ReferenceServer, reference_config
 
     names = [n for item in (profiles or []) for n in item.split(",") if n] or list(PROFILES)
     unknown = [n for n in names if n not in PROFILES]
     if unknown:
         raise SuiteError(f"unknown profile {unknown[0]!r}; known profiles: {', '.join(PROFILES)}")
-    server = ReferenceServer(names, port=port)
+    server = ReferenceServer(names, port=port, latency=latency)
     try:
         server.start()
     except OSError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -10,16 +11,33 @@ from collections.abc import Iterable
 import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Mount
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .base import ServerState
 from .registry import load
 
 
+class Latency:
+    """ASGI middleware: wait before answering each HTTP request (concurrent requests wait together)."""
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await asyncio.sleep(self.seconds)
+        await self.app(scope, receive, send)
+
+
 class ReferenceServer:
     """Serve the given profiles under `/<profile>` on 127.0.0.1; usable as a context manager."""
 
-    def __init__(self, profiles: Iterable[str], port: int = 0, tls: tuple[str, str] | None = None) -> None:
-        """`tls` = (certificate chain file, private key file) serves HTTPS instead of HTTP."""
+    def __init__(
+        self, profiles: Iterable[str], port: int = 0, tls: tuple[str, str] | None = None, latency: float = 0.0
+    ) -> None:
+        """`tls` = (certificate chain file, private key file) serves HTTPS instead of HTTP; `latency`
+        (seconds) delays every answer, as a server across a network (or a slow one) would."""
         self.states: dict[str, ServerState] = {}
         mounts = []
         for profile in profiles:
@@ -28,6 +46,8 @@ class ReferenceServer:
             self.states[profile] = state
             mounts.append(Mount(f"/{profile}", app=module.build(state)))
         self.app = Starlette(routes=mounts)
+        if latency > 0:
+            self.app.add_middleware(Latency, seconds=latency)
         self._port = port
         self._tls = tls
         self._server: uvicorn.Server | None = None
