@@ -46,7 +46,7 @@ CLIENT_OF = {
     ("response_type", "code"): "authorization_code",
     ("response_type", "token"): "implicit",
 }
-WHERE = {"grant_type": "RFC 6749 §5.2", "response_type": "RFC 6749 §4.1.2.1"}
+WHERE = {"grant_type": "RFC 6749 §5.2", "response_type": "RFC 6749 §4.1.2.1, §4.2.2.1"}
 
 Feature = tuple[str, str]  # (kind, value): ("grant_type", "password"), ("endpoint", "revocation_endpoint")
 

@@ -300,8 +300,8 @@ class ProfileSession:
                 where = origin.source if origin else "the code source"
                 raise MissingPrerequisite(
                     f"{flow.name} needs {name} only if the authorization request carried it, and the code from "
-                    f"{where} does not say whether it did: have code_command print JSON naming the "
-                    f'parameters it used ({{"code": "...", "{name}": "..."}})'
+                    f"{where} does not say whether it did: have code_command print a JSON object "
+                    f"with the code and the parameters it used (members code and {name})"
                 )
             if not carried:
                 raise MissingPrerequisite(
@@ -471,8 +471,8 @@ class ProfileSession:
             if origin.params.get(name) != str(value):
                 raise MissingPrerequisite(
                     f"the code needs an authorization request with {name}={value!r} ({CODE_ENV.get(name, name)} in "
-                    f"code_command's environment), and code_command did not confirm it used it: have it print JSON "
-                    f'naming the parameters it used ({{"code": "...", "{name}": "..."}})'
+                    f"code_command's environment), and code_command did not confirm it used it: have it print a JSON "
+                    f"object with the code and the parameters it used (members code and {name})"
                 )
         return code, origin
 
