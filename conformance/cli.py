@@ -27,6 +27,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
     sub.add_parser("profiles", help="list the profiles and their requirement counts")
+    trace = sub.add_parser("trace", help="the traceability matrix: each normative document line and its requirements")
+    trace.add_argument("profile")
 
     init = sub.add_parser("init", help="probe a target (anonymously, bounded) and write a target config for it")
     init.add_argument("url", help="the target's base URL (with its path prefix, if any)")
@@ -70,6 +72,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _serve(args.profile, args.port, args.fault, args.latency_ms / 1000)
     if args.command == "profiles":
         return _profiles()
+    if args.command == "trace":
+        from .spec import load_profiles
+        from .trace import render
+
+        known = load_profiles()
+        if args.profile not in known:
+            raise SuiteError(f"unknown profile {args.profile!r}; known profiles: {', '.join(known)}")
+        print(render(known[args.profile]))
+        return 0
     if args.command == "init":
         from .init import main as init_main
 

@@ -44,6 +44,7 @@ class Requirement:
     flow: str | None = None
     advisory: bool = False
     options: Mapping[str, Any] = field(default_factory=dict)
+    lines: tuple[int, ...] = ()  # the document lines it decides (for the traceability matrix)
 
     def cite(self) -> str:
         note = ", advisory" if self.advisory else ""
@@ -311,6 +312,7 @@ def _derived_requirements(profile: Profile) -> tuple[Requirement, ...]:
                 check="response_valid",
                 profile=profile.name,
                 flow=flow.name,
+                lines=line_numbers(flow.response_line, flow.line),
             )
         )
         for param, line in flow.required.items():
@@ -324,6 +326,7 @@ def _derived_requirements(profile: Profile) -> tuple[Requirement, ...]:
                     profile=profile.name,
                     flow=flow.name,
                     options={"param": param},
+                    lines=line_numbers(line, flow.operation.params[param].line),
                 )
             )
     return tuple(derived)
@@ -335,7 +338,7 @@ def _requirement(profile: Profile, raw: Mapping[str, Any]) -> Requirement:
     level = Level(raw["level"])
     rfc = raw.get("rfc")
     source = rfc if rfc else profile.source(raw["line"])
-    known = {"id", "level", "line", "rfc", "text", "check", "flow"}
+    known = {"id", "level", "line", "lines", "rfc", "text", "check", "flow"}
     return Requirement(
         id=raw["id"],
         level=level,
@@ -346,4 +349,21 @@ def _requirement(profile: Profile, raw: Mapping[str, Any]) -> Requirement:
         flow=raw.get("flow"),
         advisory=bool(rfc) and not profile.rfc_is_normative,
         options={k: v for k, v in raw.items() if k not in known},
+        lines=line_numbers(raw.get("line"), *(raw.get("lines") or ())),
     )
+
+
+def line_numbers(*values: Any) -> tuple[int, ...]:
+    """Document lines from `35`, `"77, 87-88"` or a mix; anything else (an RFC section) is skipped."""
+    found: list[int] = []
+    for value in values:
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, int):
+            found.append(value)
+            continue
+        for part in str(value).replace(" ", "").split(","):
+            low, dash, high = part.partition("-")
+            if low.isdigit() and (not dash or high.isdigit()):
+                found.extend(range(int(low), int(high or low) + 1))
+    return tuple(dict.fromkeys(found))

@@ -1,0 +1,33 @@
+"""The traceability matrix: every line a spec marks normative maps to a requirement, or says why not."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from conformance.spec import line_numbers, load_profile, load_profiles, spec_dir
+from conformance.trace import matrix, render
+
+DOCUMENT_PROFILES = [name for name, p in load_profiles().items() if p.document.endswith(".txt")]
+
+
+@pytest.mark.parametrize("name", DOCUMENT_PROFILES)
+def test_every_normative_line_has_a_requirement_or_a_reason(name: str) -> None:
+    profile = load_profiles()[name]
+    uncovered = [row.line for row in matrix(profile) if row.normative and row.status == "uncovered"]
+    assert not uncovered, f"{name}: normative lines without a requirement or a not_testable reason: {uncovered}"
+
+
+def test_an_uncovered_normative_line_is_reported(tmp_path) -> None:
+    raw = yaml.safe_load((spec_dir() / "yixin.yaml").read_text(encoding="utf-8"))
+    raw["x-conformance"]["traceability"] = {"normative": ["35", "3-4"], "not_testable": {4: "prose only"}}
+    path = tmp_path / "yixin.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    rows = {row.line: row for row in matrix(load_profile(path))}
+    assert rows[35].status == "covered" and "YX-CODE-SINGLE-USE" in rows[35].requirements
+    assert rows[3].status == "uncovered" and rows[4].status == "not testable"
+    assert "NOT COVERED" in render(load_profile(path))
+
+
+def test_line_numbers() -> None:
+    assert line_numbers(35, "77, 87-88", None, "RFC 6749 §4.1") == (35, 77, 87, 88)
