@@ -1,5 +1,7 @@
-"""summary.html: self-contained, and what headless Chromium shows of it: the verdict, totals,
-every requirement, and a finding's masked exchanges. The screenshot is kept as a test artefact
+"""summary.html: one self-contained file for looking, not reading. What headless Chromium shows of
+it: the verdict and totals, why requirements did not run, the findings first, the filters (driven
+through the URL fragment, the same code path as the controls) and a finding's masked exchanges
+and curl reproduction in place. The screenshot filtered to failures is kept as a test artefact
 (in the test's tmp dir and in reports/screenshots/, which git ignores)."""
 
 from __future__ import annotations
@@ -13,30 +15,69 @@ from .fixtures.report_runs import SuiteRunner
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "reports" / "screenshots"
 PNG = b"\x89PNG\r\n\x1a\n"
+ROW = re.compile(r'<tr data-requirement="([^"]+)" data-verdict="([^"]+)"[^>]*?( hidden="")?>')
+
+
+def visible(dom: str) -> dict[str, str]:
+    return {rid: verdict for rid, verdict, hidden in ROW.findall(dom) if not hidden}
 
 
 def test_summary_is_self_contained(suite_run: SuiteRunner) -> None:
     run = suite_run("--profile", "yixin", "-k", "SINGLE-USE", "--reference-fault", "yixin:code_reusable")
     page = (run.run_dir / "summary.html").read_text(encoding="utf-8")
-    assert "<script" not in page and "<link" not in page and "src=" not in page
+    assert "<link" not in page and "src=" not in page and "@import" not in page and "url(" not in page
+    assert re.findall(r"<script[^>]*>", page) == ["<script>"]  # one inline script, nothing fetched
+    script = page.split("<script>", 1)[1].split("</script>", 1)[0]
+    assert not re.search(r"https?:|fetch\(|XMLHttpRequest|import\(", script)
     assert {href for href in re.findall(r'href="([^"]*)"', page) if not href.startswith("#")} == set()
+    # Why requirements did not run: the deselected ones, grouped, with what would run them.
+    reasons = re.search(r'<table class="reasons" id="reasons">(.*?)</table>', page, re.S)
+    assert reasons is not None
+    assert "deselected (-k, -m or --deselect)" in reasons.group(1)
+    assert "<code>the -k / -m / --deselect selection</code>" in reasons.group(1)
 
 
 def test_summary_in_headless_chromium(suite_run: SuiteRunner, chromium: Chromium, tmp_path: Path) -> None:
     run = suite_run("--profile", "yixin", "--reference-fault", "yixin:code_reusable")
     page = run.run_dir / "summary.html"
+    verdicts = {r["id"]: r["verdict"] for r in run.certification["requirements"]}
+    findings = {rid: v for rid, v in verdicts.items() if v in {"fail", "error", "warning"}}
+    assert verdicts["YX-CODE-SINGLE-USE"] == "fail"
+
+    # It opens on the failures and warnings; every requirement is in the one table, findings first.
     dom = chromium.dump_dom(page)
     assert re.search(r'id="overall">Overall: <span class="badge v-fail">not certified</span>', dom)
     assert re.search(r'<tr data-profile="yixin">.*?not certified', dom)
-    rows = dict(re.findall(r'<tr data-requirement="([^"]+)" data-verdict="([^"]+)"', dom))
-    assert rows == {r["id"]: r["verdict"] for r in run.certification["requirements"]}
-    assert rows["YX-CODE-SINGLE-USE"] == "fail"
-    finding = re.search(r'<section class="finding v-fail" id="finding-YX-CODE-SINGLE-USE">(.*?)</section>', dom, re.S)
-    assert finding is not None
-    assert "<details><summary>Exchanges (" in finding.group(1) and "‹code#" in finding.group(1)
+    rows = ROW.findall(dom)
+    assert {rid: verdict for rid, verdict, _ in rows} == verdicts
+    assert [v for _, v, _ in rows[: len(findings)]] == sorted(findings.values(), key=["fail", "error", "warning"].index)
+    assert visible(dom) == findings
+    assert f"{len(findings)} of {len(verdicts)} requirements shown" in dom
+
+    # The finding's exchanges and curl reproduction expand in place, secrets masked.
+    row = re.search(r'<tr data-requirement="YX-CODE-SINGLE-USE".*?</tr>', dom, re.S)
+    assert row is not None
+    assert "<details><summary>Exchanges (" in row.group(0) and "‹code#" in row.group(0)
+    assert "<details><summary>Reproduce (curl)</summary><pre>" in row.group(0)
     assert "secret-1" not in dom
 
-    shot = chromium.screenshot(page, tmp_path / "summary.png")
+    # The filters: verdict, level, profile, search by ID or text.
+    assert visible(chromium.dump_dom(page, "verdict=all")) == verdicts
+    assert visible(chromium.dump_dom(page, "verdict=pass")) == {k: v for k, v in verdicts.items() if v == "pass"}
+    for query in ("YX-CODE-SINGLE-USE", "single-use"):  # by ID, by text (the reasons included)
+        expected = {
+            r["id"]
+            for r in run.certification["requirements"]
+            if query.lower() in " ".join((r["id"], r["text"], r["reason"])).lower()
+        }
+        assert "YX-CODE-SINGLE-USE" in expected and len(expected) < len(verdicts)
+        assert set(visible(chromium.dump_dom(page, f"verdict=all&q={query}"))) == expected
+    should = {r["id"] for r in run.certification["requirements"] if r["level"] == "SHOULD"}
+    assert set(visible(chromium.dump_dom(page, "verdict=all&level=SHOULD"))) == should
+    failures = {k: v for k, v in verdicts.items() if v == "fail"}
+    assert visible(chromium.dump_dom(page, "verdict=fail&profile=yixin")) == failures
+
+    shot = chromium.screenshot(page, tmp_path / "summary.png", size="1280,1100", fragment="verdict=fail")
     assert shot.read_bytes().startswith(PNG) and shot.stat().st_size > 10_000
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(shot, SCREENSHOTS / "summary-yixin-mutant.png")
+    shutil.copy(shot, SCREENSHOTS / "summary-yixin-mutant-failures.png")

@@ -1,8 +1,11 @@
-"""summary.html: one self-contained page (inline CSS, no scripts, no external assets).
+"""summary.html: one self-contained page for looking, not reading (inline CSS and script, no
+external asset, works offline).
 
 Rendered from certification.json and the evidence files only, so `oauth2-conformance report`
-can rebuild it from a run directory kept as a CI artefact. Findings (fail, warning, error) show
-their masked exchanges and replay script in <details>, collapsed.
+can rebuild it from a run directory kept as a CI artefact. On top: the verdict, why requirements
+did not run (grouped by reason, with what to set), the CI gate and the totals. Then one table of
+every requirement, findings first, filtered by verdict, level and profile and searched by ID or
+text (assets.py). A finding's masked exchanges and curl reproduction expand in place.
 """
 
 from __future__ import annotations
@@ -10,30 +13,15 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
+from . import reasons
+from .assets import CSS, JS
 from .certification import VERDICTS, Certification, RequirementRecord
 from .run_dir import RunDir
 
 FINDINGS = ("fail", "error", "warning")
+ORDER = ("fail", "error", "warning", "not run", "not applicable", "pass")  # findings first
+LEVELS = ("MUST", "SHOULD", "MAY")
 HEADLINE = {"pass": "certified", "fail": "not certified", "incomplete": "incomplete: not certified"}
-
-CSS = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1200px;padding:1.5rem;
-color:#1d2330;background:#fff}
-h1{font-size:1.6rem;margin:0 0 .4rem}h2{margin-top:2rem;border-bottom:1px solid #d8dde6;padding-bottom:.2rem}
-table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid #d8dde6;padding:.3rem .5rem;
-text-align:left;vertical-align:top}th{background:#f2f4f8}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.badge{display:inline-block;padding:.05rem .5rem;border-radius:.7rem;font-weight:600;white-space:nowrap}
-.v-pass{background:#d7f5dd;color:#0d5a1e}.v-fail,.v-error{background:#fbd5d5;color:#8a1111}
-.v-warning{background:#fdf0c4;color:#6b4c00}.v-not-run,.v-not-applicable,.v-incomplete{background:#e4e7ec;color:#394150}
-.headline{font-size:1.2rem}dl{display:grid;grid-template-columns:max-content 1fr;gap:.15rem 1rem;margin:.6rem 0}
-dt{font-weight:600}dd{margin:0;word-break:break-all}pre{background:#f6f8fa;border:1px solid #d8dde6;padding:.6rem;
-overflow-x:auto;white-space:pre-wrap;word-break:break-all;font-size:12px}
-details{margin:.3rem 0}summary{cursor:pointer;font-weight:600}.finding{border-left:4px solid #d8dde6;
-padding-left:.8rem;margin:1rem 0}.finding.v-fail,.finding.v-error{border-color:#c62828;background:none}
-.finding.v-warning{border-color:#e0a800;background:none}.muted{color:#5b6475}.flag{font-weight:600;color:#8a1111}
-table.requirements td:first-child{white-space:nowrap;font-family:ui-monospace,monospace;font-size:12px}
-tr[data-verdict=fail] td,tr[data-verdict=error] td{background:#fff6f6}tr[data-verdict=warning] td{background:#fffbea}
-"""
 
 
 def _slug(verdict: str) -> str:
@@ -48,19 +36,41 @@ def render(doc: Certification, run_dir: RunDir) -> str:
     title = f"OAuth2 conformance: {HEADLINE.get(doc['verdict'], doc['verdict'])} ({doc['run_id']})"
     parts = [
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>',
+        '<meta name="viewport" content="width=device-width,initial-scale=1">',
         f"<style>{CSS}</style></head><body>",
         "<h1>OAuth2 conformance report</h1>",
         f'<p class="headline" id="overall">Overall: {badge(doc["verdict"], HEADLINE.get(doc["verdict"]))}</p>',
-        _run_facts(doc),
-        _gate(doc),
         _totals(doc),
-        *(_profile_table(doc, p["name"]) for p in doc["profiles"]),
-        _findings(doc, run_dir),
+        _reasons(doc),
+        _gate(doc),
+        _requirements(doc, run_dir),
+        f"<details><summary>Run</summary>{_run_facts(doc)}</details>",
         f'<p class="muted">oauth2-conformance {escape(doc["suite"]["version"])}; '
         "secrets, codes and tokens are masked as ‹kind#n›.</p>",
+        f"<script>{JS}</script>",
         "</body></html>\n",
     ]
     return "\n".join(parts)
+
+
+def _reasons(doc: Certification) -> str:
+    """Why requirements did not run, grouped by reason, with the key or option that would run them."""
+    groups = reasons.group(doc["requirements"])
+    if not groups:
+        return ""
+    rows = []
+    for g in groups:
+        ids = ", ".join(f'<a class="id" href="#verdict=all&amp;q={escape(i)}">{escape(i)}</a>' for i in g.ids)
+        fix = f"<code>{escape(g.hint)}</code>" if g.hint else '<span class="muted">—</span>'
+        rows.append(
+            f'<tr data-reason-verdict="{escape(g.verdict)}"><td class="num">{g.count}</td><td>{badge(g.verdict)}</td>'
+            f"<td>{escape(g.reason)}</td><td>{fix}</td><td>{ids}</td></tr>"
+        )
+    return (
+        '<h2>Why requirements did not run</h2><table class="reasons" id="reasons"><thead><tr><th>count</th>'
+        "<th>verdict</th><th>reason</th><th>to run them, set</th><th>requirements</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def _run_facts(doc: Certification) -> str:
@@ -108,8 +118,9 @@ def _totals(doc: Certification) -> str:
         cells = "".join(f'<td class="num">{p["totals"].get(v, 0)}</td>' for v in VERDICTS)
         total = sum(p["totals"].values())
         rows.append(
-            f'<tr data-profile="{escape(p["name"])}"><td><a href="#profile-{escape(p["name"])}">{escape(p["name"])}</a>'
-            f"</td><td>{escape(p['document'])}</td><td>{badge(p['verdict'], HEADLINE.get(p['verdict']))}</td>"
+            f'<tr data-profile="{escape(p["name"])}"><td><a href="#verdict=all&amp;profile={escape(p["name"])}">'
+            f"{escape(p['name'])}</a></td><td>{escape(p['document'])}</td>"
+            f"<td>{badge(p['verdict'], HEADLINE.get(p['verdict']))}</td>"
             f'{cells}<td class="num">{total}</td></tr>'
         )
     return (
@@ -118,49 +129,68 @@ def _totals(doc: Certification) -> str:
     )
 
 
-def _profile_table(doc: Certification, name: str) -> str:
-    rows = []
-    for r in (r for r in doc["requirements"] if r["profile"] == name):
-        level = r["level"] + (" (advisory)" if r["advisory"] else "")
-        ident = escape(r["id"])
-        link = f'<a href="#finding-{ident}">{ident}</a>' if r["verdict"] in FINDINGS else ident
-        baseline = f'<br><span class="muted">baseline: {escape(r["baseline"])}</span>' if r["baseline"] else ""
-        rows.append(
-            f'<tr data-requirement="{ident}" data-verdict="{escape(r["verdict"])}"><td>{link}</td>'
-            f"<td>{escape(level)}</td><td>{escape(r['source'])}</td><td>{badge(r['verdict'])}</td>"
-            f"<td>{escape(r['reason'])}{baseline}</td><td>{escape(r['text'])}</td>"
-            f'<td class="num">{r["exchanges"]}</td></tr>'
-        )
+def _filters(doc: Certification) -> str:
+    counts = {v: 0 for v in ORDER}
+    for r in doc["requirements"]:
+        counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
+    chips = "".join(
+        f'<label class="chip"><input type="checkbox" name="verdict" value="{escape(v)}" checked> '
+        f"{badge(v)} {counts[v]}</label>"
+        for v in ORDER
+        if counts[v] or v in FINDINGS
+    )
+    levels = "".join(f'<option value="{v}">{v}</option>' for v in LEVELS)
+    profiles = "".join(f'<option value="{escape(p["name"])}">{escape(p["name"])}</option>' for p in doc["profiles"])
     return (
-        f'<h2 id="profile-{escape(name)}">Profile {escape(name)}</h2><table class="requirements">'
-        "<thead><tr><th>requirement</th><th>level</th><th>source</th><th>verdict</th><th>reason</th>"
-        f"<th>text</th><th>exchanges</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f'<div id="filters" role="search">{chips}'
+        f'<label>level <select id="f-level"><option value="">any</option>{levels}</select></label>'
+        f'<label>profile <select id="f-profile"><option value="">any</option>{profiles}</select></label>'
+        '<input type="search" id="f-q" placeholder="search ID or text" aria-label="search ID or text">'
+        '<span id="shown"></span></div>'
     )
 
 
-def _findings(doc: Certification, run_dir: RunDir) -> str:
-    found = [r for r in doc["requirements"] if r["verdict"] in FINDINGS]
-    if not found:
-        return '<h2>Findings</h2><p id="findings">No failures, errors or warnings.</p>'
-    return '<h2>Findings</h2><div id="findings">' + "".join(_finding(r, run_dir) for r in found) + "</div>"
+def _requirements(doc: Certification, run_dir: RunDir) -> str:
+    """Every requirement in one table, findings first, each finding's evidence in place."""
+    rank = {v: n for n, v in enumerate(ORDER)}
+    ordered = sorted(doc["requirements"], key=lambda r: rank.get(r["verdict"], len(ORDER)))
+    rows = [_row(r, run_dir) for r in ordered]
+    return (
+        f"<h2>Requirements</h2>{_filters(doc)}"
+        '<table class="requirements" id="requirements"><colgroup><col class="c-id"><col class="c-profile">'
+        '<col class="c-level"><col class="c-verdict"><col class="c-reason"><col class="c-text"><col class="c-source">'
+        '<col class="c-num"></colgroup><thead><tr><th>requirement</th><th>profile</th>'
+        "<th>level</th><th>verdict</th><th>reason and evidence</th><th>text</th><th>source</th>"
+        f"<th>exch.</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
-def _finding(r: RequirementRecord, run_dir: RunDir) -> str:
+def _row(r: RequirementRecord, run_dir: RunDir) -> str:
     ident = escape(r["id"])
-    parts = [
-        f'<section class="finding v-{_slug(r["verdict"])}" id="finding-{ident}">',
-        f"<h3>{ident} {badge(r['verdict'])} "
-        f"<span class='muted'>{escape(r['level'])}, {escape(r['source'])}</span></h3>",
-        f"<p>{escape(r['reason'])}</p>",
-    ]
+    level = r["level"] + (" (advisory)" if r["advisory"] else "")
+    search = " ".join((r["id"], r["text"], r["reason"], r["source"], r["profile"])).lower()
+    baseline = f'<br><span class="muted">baseline: {escape(r["baseline"])}</span>' if r["baseline"] else ""
+    evidence = _evidence(r, run_dir) if r["verdict"] in FINDINGS else ""
+    return (
+        f'<tr data-requirement="{ident}" data-verdict="{escape(r["verdict"])}" data-level="{escape(r["level"])}" '
+        f'data-profile="{escape(r["profile"])}" data-search="{escape(search)}" id="req-{ident}">'
+        f'<td class="id">{ident}</td><td>{escape(r["profile"])}</td><td>{escape(level)}</td>'
+        f"<td>{badge(r['verdict'])}</td><td>{escape(r['reason'])}{baseline}{evidence}</td>"
+        f"<td>{escape(r['text'])}</td><td>{escape(r['source'])}</td>"
+        f'<td class="num">{r["exchanges"]}</td></tr>'
+    )
+
+
+def _evidence(r: RequirementRecord, run_dir: RunDir) -> str:
+    """A finding's masked exchanges and curl reproduction, collapsed, in place."""
+    parts = []
     if r["decided_by"]:
-        parts.append(f'<p class="muted">decided by {escape(", ".join(r["decided_by"]))}</p>')
+        parts.append(f'<div class="muted">decided by {escape(", ".join(r["decided_by"]))}</div>')
     files = ((f"Exchanges ({r['exchanges']}, secrets masked)", r["evidence"]), ("Reproduce (curl)", r["reproduce"]))
     for label, rel in files:
         if rel:
             body = escape(_read(run_dir, rel))
             parts.append(f"<details><summary>{escape(label)}</summary><pre>{body}</pre></details>")
-    parts.append("</section>")
     return "".join(parts)
 
 
