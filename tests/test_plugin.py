@@ -27,8 +27,8 @@ def assert_one_line_usage_error(result: pytest.RunResult, *fragments: str) -> No
 
 def test_embedded_run_passes_every_requirement(pytester: pytest.Pytester) -> None:
     result = run(pytester, "--profile=yixin")
-    result.assert_outcomes(passed=20)
-    result.stdout.fnmatch_lines(["*20 pass; * requests to the target*"])
+    result.assert_outcomes(passed=23)
+    result.stdout.fnmatch_lines(["*23 pass; * requests to the target*"])
 
 
 def test_conformance_run_ignores_the_folder_tests(pytester: pytest.Pytester) -> None:
