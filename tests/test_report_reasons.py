@@ -65,6 +65,20 @@ def test_hint_names_the_key_or_option(reason: str, hint: str | None) -> None:
     assert reasons.hint(reason) == hint
 
 
+def test_a_differing_trailing_parenthesis_is_one_group() -> None:
+    groups = reasons.group(
+        [
+            record("Y-1", "not run", "set client_id in the target config (exchange_code sends client_id)"),
+            record("Y-2", "not run", "set client_id in the target config (refresh sends client_id)"),
+            record("Y-3", "not run", "set client_secret in the target config (refresh sends client_secret)"),
+        ]
+    )
+    assert [(g.reason, g.ids, g.hint) for g in groups] == [
+        ("set client_id in the target config", ("Y-1", "Y-2"), "client_id"),
+        ("set client_secret in the target config (refresh sends client_secret)", ("Y-3",), "client_secret"),
+    ]
+
+
 def test_terminal_lines() -> None:
     groups = reasons.group([record("Y-1", "not run", "set client_secret in the target config")])
     assert reasons.lines(groups) == [

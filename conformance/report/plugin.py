@@ -21,7 +21,7 @@ from ..runtime import Runtime
 from ..spec import Profile, load_profiles
 from ..verdicts import Status
 from . import baseline as baseline_module
-from . import html
+from . import html, reasons
 from .certification import (
     FORMAT,
     Certification,
@@ -219,6 +219,7 @@ class ReportPlugin:
         for name in outputs:
             if name not in inside:
                 tr.line(f"also written (your path): {name}")
+        reasons.to_terminal(tr, doc["requirements"])
 
     def pytest_unconfigure(self) -> None:
         if self.run_dir is not None and self.certification is None:

@@ -12,6 +12,7 @@ by the HINTS table below (first match wins), else any config key the reason name
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from ..config import KNOWN_KEYS
 UNDECIDED = ("not run", "not applicable")
 _PREFIXES = ("skipped: ", "not run: ", "not applicable: ")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?(?:e[+-]?\d+)?")
+_DETAIL = re.compile(r"\s*\([^()]*\)$")  # a trailing "(exchange_code sends client_id)"
 
 # (regex on the reason, what would run them). `\g<name>` refers to the regex's groups.
 HINTS: tuple[tuple[str, str], ...] = (
@@ -72,10 +74,18 @@ def hint(reason: str) -> str | None:
     return ", ".join(named) or None
 
 
+def _key(reason: str) -> str:
+    return _DETAIL.sub("", _NUMBER.sub("#", reason))
+
+
 def _merge(reasons: list[str]) -> str:
-    """One text for reasons that differ only in numbers: differing numbers become `…`."""
+    """One text for reasons that differ only in numbers or a trailing parenthesis: differing
+    numbers become `…`, differing parentheses are left out."""
     if len(set(reasons)) == 1:
         return reasons[0]
+    details = {match.group(0) if (match := _DETAIL.search(r)) else "" for r in reasons}
+    if len(details) > 1:
+        reasons = [_DETAIL.sub("", r) for r in reasons]
     skeleton = _NUMBER.split(reasons[0])
     numbers = [_NUMBER.findall(r) for r in reasons]
     out = [skeleton[0]]
@@ -86,13 +96,14 @@ def _merge(reasons: list[str]) -> str:
 
 
 def group(records: Iterable[Mapping[str, Any]]) -> list[ReasonGroup]:
-    """Undecided records grouped by verdict and reason (numbers aside), largest group first."""
+    """Undecided records grouped by verdict and reason (numbers and a trailing parenthesis aside),
+    largest group first."""
     buckets: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for record in records:
         if record["verdict"] not in UNDECIDED:
             continue
         reason = clean(str(record.get("reason") or ""))
-        key = (record["verdict"], _NUMBER.sub("#", reason))
+        key = (record["verdict"], _key(reason))
         buckets.setdefault(key, []).append((str(record["id"]), reason))
     groups = []
     for (verdict, _), members in buckets.items():
@@ -102,12 +113,24 @@ def group(records: Iterable[Mapping[str, Any]]) -> list[ReasonGroup]:
 
 
 def lines(groups: Iterable[ReasonGroup], width: int = 100) -> list[str]:
-    """The terminal block: count, verdict and reason; then what to set; then the IDs."""
+    """The terminal block: count, verdict and reason; then what to set; then the IDs, wrapped."""
     out = []
     for g in groups:
         out.append(f"{g.count:>4}  {g.verdict:<14} {g.reason}")
         if g.hint:
             out.append(f"{'':>20} to run them: {g.hint}")
+        indent = " " * 21
         ids = ", ".join(g.ids)
-        out.append(f"{'':>20} {ids if len(ids) <= width else ids[: width - 1] + '…'}")
+        out += textwrap.wrap(ids, width, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False)
     return out
+
+
+def to_terminal(terminalreporter: Any, records: Iterable[Mapping[str, Any]]) -> None:
+    """The block in pytest's terminal summary: nothing when every requirement was decided."""
+    groups = group(records)
+    if not groups:
+        return
+    count = sum(g.count for g in groups)
+    terminalreporter.line(f"why {count} requirement(s) did not run, by reason:", yellow=True)
+    for line in lines(groups):
+        terminalreporter.line(line)
