@@ -195,7 +195,8 @@ class ProfileSession:
             value = self.issued(reply, flow, role)
             if role in {"access_token", "refresh_token"} and isinstance(value, str):
                 self.owners[value] = client_key
-        if feature is not None and method is None and raw_body is None and caps.enabled:
+        own_client = not any(flow.operation.params[n].role in {"client_id", "client_secret"} for n in overrides)
+        if feature is not None and method is None and raw_body is None and caps.enabled and own_client:
             outcome = classify(self.profile, flow, reply)
             if not outcome.success:
                 caps.learn(feature, client.get("client_id"), client_key, outcome.error_code)

@@ -47,9 +47,8 @@ SCOPE_FROM_PASSWORD = {"RFC-REFRESH-SCOPE"}
 
 def per_grant_clients() -> dict[str, Any]:
     grant_of = {"app-pw": "password", "app-cc": "client_credentials", "app-imp": "implicit"}
-    return {
-        grant_of[cid]: {"client_id": cid, "client_secret": secret} for cid, (secret, _) in PER_GRANT_CLIENTS.items()
-    }
+    clients = {grant_of[cid]: {"client_id": cid, "client_secret": s} for cid, (s, _) in PER_GRANT_CLIENTS.items()}
+    return {"second": {"client_id": "app-2", "client_secret": "secret-2"}, **clients}
 
 
 def endpoints(url: str) -> dict[str, str]:

@@ -137,6 +137,8 @@ MUTANTS: list[tuple[str, str, str, str]] = [
     # What the target does not offer (here: a made-up grant or response type) it refuses with the RFC's codes.
     ("rfc6749", "unknown_grant_invalid_request", "RFC-UNOFFERED-GRANT-REFUSED", "fail"),
     ("rfc6749", "error_not_redirected", "RFC-UNOFFERED-RESPONSE-TYPE-REFUSED", "fail"),
+    ("rfc6749", "code_not_bound_to_client", "RFC-CODE-BOUND-TO-CLIENT", "fail"),
+    ("rfc6749", "refresh_not_bound_to_client", "RFC-REFRESH-BOUND-TO-CLIENT", "fail"),
     ("usercenter", "tokens_never_expire", "UC-TOKEN-EXPIRES", "warning"),
     # The stateful lifecycle model of each profile.
     ("yixin", "code_reusable", "YX-LIFECYCLE", "fail"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import MissingPrerequisite, NotApplicable
-from .base import REGISTRY, CheckContext, check
+from .base import REGISTRY, CheckContext, check, role_param
 from .options import Refusal
 
 STAND_IN = {"grant_type": "urn:example:not-offered", "response_type": "not_offered"}
@@ -49,3 +49,26 @@ def refresh_scope_not_widened_rfc(ctx: CheckContext) -> None:
         raise MissingPrerequisite(
             f"the narrow-scope tokens this check refreshes come from {ctx.session.profile.token_source}: {exc}"
         ) from None
+
+
+@check("cross_client_refused", options=Refusal)
+def cross_client_refused(ctx: CheckContext) -> None:
+    """A code (or refresh token) issued to one client, presented by another, is refused
+    (RFC 6749 §4.1.3: "ensure that the authorization code was issued to the authenticated
+    confidential client"; §6: "the refresh token was issued to the authenticated client")."""
+    session, flow = ctx.session, ctx.flow
+    second = session.config.clients.get("second")
+    if not second:
+        raise MissingPrerequisite("set clients.second in the target config: a second client of the target")
+    creds = {role_param(flow, "client_id"): second["client_id"]}
+    creds[role_param(flow, "client_secret")] = second.get("client_secret", "")
+    roles = {flow.operation.params[n].role for n in flow.params}
+    if "code" in roles:
+        code = session.new_code()
+        reply = session.call(flow, {role_param(flow, "code"): code, **creds})
+        what = f"{flow.title}: a code issued to the configured client, presented by clients.second"
+    else:
+        tokens = session.tokens(refresh=True)
+        reply = session.call(flow, creds, tokens=tokens)
+        what = f"{flow.title}: a refresh token issued to the configured client, presented by clients.second"
+    ctx.expect_error(reply, ctx.option("expect_error", ()), what)

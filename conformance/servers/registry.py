@@ -33,6 +33,7 @@ PROFILE_EXTRAS: dict[str, dict[str, Any]] = {
     # Codes come through the server's own login and consent pages, as with a real server.
     "rfc6749": {
         "scope": "read write",
+        "clients": {"second": {"client_id": "app-2", "client_secret": "secret-2"}},  # cross-client checks
         "code_url": None,
         "login": [
             {"match": 'name="password"', "form": {"username": "{username}", "password": "{password}"}},

@@ -109,6 +109,8 @@ FAULTS = {
     "unknown_grant_invalid_request": "an unknown grant_type gets invalid_request, not unsupported_grant_type (§5.2)",
     "no_token_type": "token responses lack token_type (RFC 6749 §5.1)",
     "tokens_never_expire": "access tokens stay active after expires_in (RFC 7662 §2.2)",
+    "code_not_bound_to_client": "a code issued to one client is redeemed by another (RFC 6749 §4.1.3)",
+    "refresh_not_bound_to_client": "a refresh token issued to one client is used by another (RFC 6749 §6)",
 }
 
 
@@ -227,7 +229,8 @@ def build(state: ServerState) -> Starlette:
         require(params, "code")
         code = params["code"]
         grant = state.grants.get(code)
-        if grant is None or grant.kind != "code" or grant.data["client_id"] != client_id:
+        bound = grant is None or grant.data["client_id"] == client_id or state.fault("code_not_bound_to_client")
+        if grant is None or grant.kind != "code" or not bound:
             raise OAuthError("invalid_grant", "unknown authorization code")
         if grant.expires_at is not None and state.clock.now() >= grant.expires_at:
             raise OAuthError("invalid_grant", "authorization code expired")
@@ -268,7 +271,8 @@ def build(state: ServerState) -> Starlette:
         require(params, "refresh_token")
         old = params["refresh_token"]
         grant = state.lookup("refresh_token", old)
-        if grant is None or grant.data["client_id"] != client_id:
+        bound = grant is None or grant.data["client_id"] == client_id or state.fault("refresh_not_bound_to_client")
+        if grant is None or not bound:
             raise OAuthError("invalid_grant", "refresh token is invalid, expired or revoked")
         original = grant.data["scope"]
         scope = check_scope(params["scope"]) if params.get("scope") else original
