@@ -91,6 +91,8 @@ MUTANTS: list[tuple[str, str, str, str]] = [
     ("yixin", "wrong_secret_accepted", "YX-WRONG-SECRET", "fail"),
     ("yixin", "new_code_keeps_tokens", "YX-NEW-CODE-ENDS-TOKENS", "fail"),
     ("yixin", "tokens_never_expire", "YX-TOKEN-EXPIRES", "fail"),
+    ("ekuaibao", "tokens_never_expire", "EK-TOKEN-EXPIRES", "fail"),
+    ("generic", "tokens_never_expire", "GN-TOKEN-EXPIRES", "fail"),
     # The other reading of an inconsistent line: accepted (tests/test_readings.py runs whole profiles).
     ("usercenter", "check_status_1_negative", "UC-CHECK-TOKEN-REJECTS-UNKNOWN", "pass"),
     ("usercenter", "table_spelling_only", "UC-CHECK-TOKEN-RESPONSE", "pass"),

@@ -46,7 +46,22 @@ FAULTS = {
     "corporation_id_varies": "corporationId differs from one answer to the next (line 39)",
     "null_string_accepted": 'expireDate="null" is treated as 32 days (advice: lines 60, 141 say null)',
     "nonpositive_days_default": "expireDate=0 or negative is treated as 32 days (advice: unsaid)",
+    "tokens_never_expire": "an accessToken keeps working after its expireTime (line 37)",
 }
+
+
+def bearer_resource(state: ServerState) -> Route:
+    """Test-only protected resource (RFC 6750 §2.1): the suite's `token_probe` of a reference server
+    whose document has no endpoint that uses an access token."""
+
+    async def resource(request: Request) -> Response:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or state.lookup("access_token", token.strip()) is None:
+            headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+            return JSONResponse({"error": "invalid_token"}, status_code=401, headers=headers)
+        return JSONResponse({"ok": True})
+
+    return Route("/_test/resource", resource, methods=["GET"])
 
 
 class ApiError(Exception):
@@ -114,7 +129,7 @@ def build(state: ServerState) -> Starlette:
 
     def issue(expire_ms: int) -> Response:
         lifetime = (expire_ms - now_ms()) / 1000
-        access = state.issue("access_token", lifetime)
+        access = state.issue("access_token", None if state.fault("tokens_never_expire") else lifetime)
         if state.fault("constant_access_token"):
             state.grants[CONSTANT_TOKEN] = state.grants.pop(access)
             access = CONSTANT_TOKEN
@@ -194,6 +209,7 @@ def build(state: ServerState) -> Starlette:
         Route("/api/openapi/v1/auth/{code}", endpoint("auth"), methods=["POST"]),
         Route("/api/openapi/v2/auth/refreshToken/expireDate", endpoint("refresh_custom"), methods=["POST"]),
         Route("/api/openapi/v2/auth/refreshToken", endpoint("refresh"), methods=["POST"]),
+        bearer_resource(state),
         *test_routes(state, new_code),
     ]
     app = Starlette(routes=routes)

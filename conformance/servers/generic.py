@@ -36,7 +36,22 @@ FAULTS = {
     "implicit_requires_redirect_uri": "/open/implicit refuses a request without redirect_uri (line 78)",
     "refresh_same_access_token": "a refresh answers the access token issued before, not a new one (line 136)",
     "client_credentials_ignores_secret": "the client_credentials grant does not check client_secret (line 127)",
+    "tokens_never_expire": "access tokens keep working after expires_in (RFC 6749 §5.1)",
 }
+
+
+def bearer_resource(state: ServerState) -> Route:
+    """Test-only protected resource (RFC 6750 §2.1): the suite's `token_probe` of a reference server
+    whose document has no endpoint that uses an access token."""
+
+    async def resource(request: Request) -> Response:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or state.lookup("access_token", token.strip()) is None:
+            headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+            return JSONResponse({"error": "invalid_token"}, status_code=401, headers=headers)
+        return JSONResponse({"ok": True})
+
+    return Route("/_test/resource", resource, methods=["GET"])
 
 
 class OAuthError(Exception):
@@ -66,7 +81,8 @@ def build(state: ServerState) -> Starlette:
     def tokens(
         scope: str | None, refresh: bool = True, refresh_scope: str | None = None, access: str | None = None
     ) -> dict[str, Any]:
-        access = access or state.issue("access_token", ACCESS_LIFETIME, scope=scope)
+        lifetime = None if state.fault("tokens_never_expire") else ACCESS_LIFETIME
+        access = access or state.issue("access_token", lifetime, scope=scope)
         body: dict[str, Any] = {"access_token": access}
         body |= {"token_type": "Bearer", "expires_in": ACCESS_LIFETIME}
         if refresh:
@@ -195,6 +211,7 @@ def build(state: ServerState) -> Starlette:
         Route("/open/authorize/index", authorize_index, methods=["GET"]),
         Route("/open/implicit", implicit, methods=["GET"]),
         *(token_endpoint(path, grant_type, handler) for path, (grant_type, handler) in endpoints.items()),
+        bearer_resource(state),
         *test_routes(state, new_code),
     ]
     return Starlette(routes=routes)

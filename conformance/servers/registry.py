@@ -27,9 +27,10 @@ PROFILE_PARAMS: dict[str, dict[str, str]] = {
 
 # Other config the reference servers need: generic grants two scopes.
 PROFILE_EXTRAS: dict[str, dict[str, Any]] = {
-    "generic": {"scope": "read write"},
+    "generic": {"scope": "read write", "token_probe": {"url": "/_test/resource"}},
     # Yixin documents no endpoint that uses an access token: a test-only protected resource stands in.
     "yixin": {"token_probe": {"url": "/_test/resource"}},
+    "ekuaibao": {"token_probe": {"url": "/_test/resource"}},
     # Codes come through the server's own login and consent pages, as with a real server.
     "rfc6749": {
         "scope": "read write",
