@@ -109,4 +109,5 @@ def test_init_then_export_then_certified(served: dict[str, str], profile: str, t
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     (certification,) = (work / "reports").glob("*/certification.json")
     verdict = yaml.safe_load(certification.read_text(encoding="utf-8"))
-    assert verdict["verdict"] == "pass", [(r["id"], r["verdict"], r["reason"]) for r in verdict["requirements"]]
+    undecided = [(r["id"], r["verdict"], r["reason"]) for r in verdict["requirements"] if r["verdict"] != "pass"]
+    assert verdict["verdict"] == "pass", undecided

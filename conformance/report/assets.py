@@ -32,7 +32,7 @@ tr[data-verdict=warning] td{background:#fffbea}
 flex-wrap:wrap;gap:.4rem 1rem;align-items:center;z-index:1}
 #filters label{white-space:nowrap}#filters input[type=search]{min-width:16rem;padding:.2rem .4rem}
 #filters .chip{border:1px solid #d8dde6;border-radius:.8rem;padding:.1rem .5rem}
-#shown{font-weight:600}table.reasons td:nth-child(3){width:45%}
+#shown{font-weight:600}a.id{white-space:nowrap}table.reasons td:nth-child(3){width:45%}
 """
 
 JS = r"""
