@@ -113,6 +113,9 @@ def main() -> int:
                         f"{time.monotonic() - started:5.1f} s, disagreements {disagree or 'none'}",
                         flush=True,
                     )
+                    for record in doc["requirements"]:
+                        if record["verdict"] in {"fail", "error"} or (record["blocking"] and not ok):
+                            print(f"    {record['id']}: {record['verdict']}: {record['reason'][:300]}", flush=True)
     finally:
         server.send_signal(signal.SIGINT)
         try:

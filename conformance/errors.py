@@ -66,3 +66,8 @@ class NotApplicable(Exception):
 
     The message says how the suite knows and, where it helps, what to configure to run it anyway.
     """
+
+
+# What ends a check without a verdict on the target: a property or state machine stops at the first
+# one instead of letting Hypothesis shrink it as if the target had failed.
+UNDECIDED = (NotApplicable, MissingPrerequisite, PreconditionFailed)

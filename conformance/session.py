@@ -24,7 +24,7 @@ from . import login
 from .capabilities import CLIENT_OF, Capabilities, Feature
 from .client import Reply, TargetClient
 from .config import TargetConfig
-from .errors import MissingPrerequisite, NotApplicable, SuiteError
+from .errors import MissingPrerequisite, NotApplicable, PreconditionFailed, SuiteError
 from .evidence import Masker
 from .outcome import classify
 from .pointer import MISSING, resolve
@@ -93,6 +93,7 @@ class ProfileSession:
         self.client = client
         self.masker = masker
         self.clock_offset = 0.0  # how far the suite has moved the target's clock (clock_url)
+        self._clock_known = False  # whether clock_offset was read from the target's clock_url
         self.client_auth = config.client_auth or profile.client_auth
         self._metadata: dict[str, Any] | None = None
         self._metadata_url: str | None = None
@@ -414,8 +415,27 @@ class ProfileSession:
         return OMIT
 
     def now(self) -> float:
-        """The target's idea of now, in epoch seconds: ours plus however far we moved its clock."""
+        """The target's idea of now, in epoch seconds: ours plus however far its clock is moved.
+
+        A target with a `clock_url` may keep a moved clock from an earlier run, so the first call
+        asks it (advancing by nothing) instead of assuming its clock is ours."""
+        if self.config.clock_url and not self._clock_known:
+            self.move_clock(0)
         return time.time() + self.clock_offset
+
+    def move_clock(self, seconds: float) -> None:
+        """Advance the target's clock (clock_url: POST ?advance=SECONDS, answering {"now": epoch s})."""
+        assert self.config.clock_url
+        reply = self.client.send("POST", self.config.clock_url, params={"advance": str(seconds)})
+        if reply.status != 200:
+            raise PreconditionFailed(f"clock_url answered {reply.status}")
+        body = reply.json()
+        stated = body.get("now") if isinstance(body, dict) else None
+        if isinstance(stated, (int, float)) and not isinstance(stated, bool):
+            self.clock_offset = float(stated) - time.time()
+        else:  # a clock that does not say its time: count what we moved
+            self.clock_offset += seconds
+        self._clock_known = True
 
     # -- codes and tokens -------------------------------------------------------------------
     def new_code(self, authorize_params: Mapping[str, Any] | None = None) -> str:

@@ -26,7 +26,7 @@ from hypothesis.stateful import (
 
 from ..checks.base import CheckContext, check, role_param
 from ..client import Reply
-from ..errors import PreconditionFailed
+from ..errors import UNDECIDED, PreconditionFailed
 from ..session import Tokens
 from ..spec import Flow, Requirement
 
@@ -95,7 +95,7 @@ class Held:
 class LifecycleMachine(RuleBasedStateMachine):
     """The base of each profile's lifecycle machine."""
 
-    undecided: ClassVar[list[PreconditionFailed]]  # steps that could not be taken: the run is undecided
+    undecided: ClassVar[list[Exception]]  # steps that could not be taken: the run is undecided
 
 
 def machine_for(ctx: CheckContext, rules: Rules) -> type[LifecycleMachine]:
@@ -103,7 +103,7 @@ def machine_for(ctx: CheckContext, rules: Rules) -> type[LifecycleMachine]:
     chooses (and shrinks) which code or token each rule uses."""
     session = ctx.session
     source = session.flow(session.profile.token_source or "")
-    undecided: list[PreconditionFailed] = []
+    undecided: list[Exception] = []
     undecided_steps = undecided
 
     def broke(requirement: Requirement, message: str) -> None:
@@ -124,7 +124,7 @@ def machine_for(ctx: CheckContext, rules: Rules) -> type[LifecycleMachine]:
                 return multiple()
             try:
                 return rule_fn(self, *args, **kwargs)
-            except PreconditionFailed as exc:
+            except UNDECIDED as exc:
                 undecided.append(exc)
                 return multiple()
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, Phase, example, given, seed, settings
 from hypothesis import strategies as st
 
 from ..checks.base import CheckContext
-from ..errors import PreconditionFailed
+from ..errors import UNDECIDED
 
 T = TypeVar("T")
 
@@ -34,7 +34,7 @@ def run_property(
     found never depends on the seed; the generated ones add variety on top.
     """
     session = ctx.session
-    undecided: list[PreconditionFailed] = []
+    undecided: list[Exception] = []
 
     @given(strategy)
     def prop(example: T) -> None:
@@ -43,7 +43,7 @@ def run_property(
         ctx.recorder.next_example()
         try:
             body(example)
-        except PreconditionFailed as exc:  # not a failure to shrink: the requirement is undecided
+        except UNDECIDED as exc:  # not a failure to shrink: the requirement is undecided (or not applicable)
             undecided.append(exc)
 
     for case in reversed(list(explicit)):
