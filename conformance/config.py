@@ -190,21 +190,27 @@ def _transforms(raw: Any, where: str) -> dict[str, str]:
 
 
 def _login_steps(raw: Any, where: str) -> tuple[Mapping[str, Any], ...]:
-    """Each step: `match` (a regex the page must match) and `form` (fields to submit)."""
+    """Each step: `match` (a regex the page must match), and `form` (fields to submit) and/or `press`
+    (a regex naming the submit button to press)."""
     if raw in (None, []):
         return ()
     if not isinstance(raw, list):
-        raise ConfigError(f"{where}: login must be a list of steps, each with match and form")
+        raise ConfigError(f"{where}: login must be a list of steps, each with match and form or press")
     steps = []
     for n, step in enumerate(raw, start=1):
-        if not isinstance(step, dict) or set(step) - {"match", "form", "action"} or "form" not in step:
-            raise ConfigError(f"{where}: login step {n} must have `form` (and optionally `match`, `action`)")
-        if not isinstance(step["form"], dict):
+        if (
+            not isinstance(step, dict)
+            or set(step) - {"match", "form", "press", "action"}
+            or not ({"form", "press"} & set(step))
+        ):
+            raise ConfigError(f"{where}: login step {n} must have `form` or `press` (and optionally `match`, `action`)")
+        if not isinstance(step.get("form", {}), dict):
             raise ConfigError(f"{where}: login step {n}: form must map field names to values")
-        try:
-            re.compile(str(step.get("match", "")))
-        except re.error as exc:
-            raise ConfigError(f"{where}: login step {n}: match is not a valid regex ({exc})") from None
+        for key in ("match", "press"):
+            try:
+                re.compile(str(step.get(key, "")))
+            except re.error as exc:
+                raise ConfigError(f"{where}: login step {n}: {key} is not a valid regex ({exc})") from None
         steps.append(step)
     return tuple(steps)
 

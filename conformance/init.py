@@ -154,6 +154,7 @@ def render(s: Survey, given: Mapping[str, str] | None = None, tls: Mapping[str, 
     if params:
         out.append("params:   # fixed profile parameters the document defines")
         out += [f"  {name}: {_var(p.name, name)}" for name in params]
+    out += _second_client_lines(p)
     out += _auth_lines(s)
     out += _endpoint_lines(s)
     out += _code_lines(s)
@@ -187,6 +188,22 @@ def _authorize_note(s: Survey) -> str:
         else "; rerun with --client-id and --redirect-uri to tell more"
     )
     return f"{notes.get(a.outcome, a.outcome)}: {a.detail}{tail}"
+
+
+# Checks that present one client's code or token as another client: they need a second client.
+SECOND_CLIENT_CHECKS = {"cross_client_refused"}
+
+
+def _second_client_lines(profile: Profile) -> list[str]:
+    if not any(r.check in SECOND_CLIENT_CHECKS for r in profile.requirements):
+        return []
+    return [
+        "clients:   # a second registered client, for checks that codes and tokens are bound to their client",
+        "           # (remove it if you have one client: those requirements are then not run)",
+        "  second:",
+        f"    client_id: {_var(profile.name, 'second_client_id')}",
+        f"    client_secret: {_var(profile.name, 'second_client_secret')}",
+    ]
 
 
 def _auth_lines(s: Survey) -> list[str]:
@@ -255,9 +272,9 @@ def _login_lines(form: probe.FormSeen) -> list[str]:
         f"  - match: {match}",
         f"    form: {{{inline}}}",
         "  # After signing in, most servers show a consent page, which init could not see (it signs in as",
-        "  # no one). Add a step for it: a regex the page contains, and its approve button's name and value:",
-        "  # - match: 'name=\"consent_csrf\"'",
-        '  #   form: {confirm: "yes"}',
+        "  # no one). This step presses its approve button; narrow `match` if other pages have forms.",
+        "  - match: '(?i)<form'",
+        "    press: '(?i)allow|approve|accept|authori[sz]e|yes|confirm|consent'",
     ]
 
 

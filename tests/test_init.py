@@ -41,7 +41,10 @@ def test_rfc6749_metadata_login_page_and_skeleton(reference: ReferenceServer, mo
         "RFC6749_REDIRECT_URI",
         "RFC6749_USERNAME",
         "RFC6749_PASSWORD",
+        "RFC6749_SECOND_CLIENT_ID",
+        "RFC6749_SECOND_CLIENT_SECRET",
     ]
+    assert raw["login"][1]["press"]  # the consent page init could not see: press its approve button
     for name in names:
         monkeypatch.setenv(name, "x")
     config_module.from_mapping(raw)  # a valid target config once the variables are set

@@ -27,7 +27,6 @@ pytestmark = pytest.mark.slow
 CLI = [sys.executable, "-c", "import sys; from conformance.cli import main; sys.exit(main())"]
 # The consent page comes after the login page, and init signs in as no one, so it cannot name the
 # approve button; login steps (conformance/login.py) need its name. See the README.
-NEEDS_CONSENT_STEP = "rfc6749: init cannot see the consent page behind the login, so the config needs a consent step"
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -72,6 +71,11 @@ def exports(config: dict[str, object], reference: dict[str, object]) -> dict[str
     for key, value in config.items():
         if isinstance(value, str) and (var := re.fullmatch(r"\$\{(\w+)\}", value)):
             values[var.group(1)] = str(reference[key])
+        elif key == "clients" and isinstance(value, dict):
+            for name, client in value.items():
+                for field, ref in client.items():
+                    var = re.fullmatch(r"\$\{(\w+)\}", ref)
+                    values[var.group(1)] = str(reference["clients"][name][field])  # type: ignore[union-attr,index]
         elif key == "params" and isinstance(value, dict):
             for name, ref in value.items():
                 values[re.fullmatch(r"\$\{(\w+)\}", ref).group(1)] = str(reference["params"][name])  # type: ignore[union-attr,index]
@@ -80,7 +84,7 @@ def exports(config: dict[str, object], reference: dict[str, object]) -> dict[str
 
 @pytest.mark.parametrize(
     "profile",
-    [pytest.param(p, marks=pytest.mark.skip(reason=NEEDS_CONSENT_STEP)) if p == "rfc6749" else p for p in PROFILES],
+    PROFILES,
 )
 def test_init_then_export_then_certified(served: dict[str, str], profile: str, tmp_path: Path) -> None:
     url = served[profile]

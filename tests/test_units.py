@@ -126,3 +126,19 @@ def test_login_form_parsing_keeps_hidden_fields_and_skips_buttons() -> None:
     assert "remember" not in first.fields and "go" not in first.fields
     assert {"username", "password", "go"} <= first.names
     assert (second.method, second.fields) == ("GET", {"q": "x"})
+
+
+def test_login_form_parsing_records_buttons_with_their_labels() -> None:
+    page = (
+        '<form method="post"><input type="hidden" name="csrf" value="c">'
+        '<button type="submit" name="confirm" value="yes">Allow access</button>'
+        '<button type="submit" name="confirm" value="no">Deny</button>'
+        '<input type="submit" name="other" value="Approve"></form>'
+    )
+    (form,) = forms(page)
+    assert form.buttons == [
+        ("confirm", "yes", "yes Allow access"),
+        ("confirm", "no", "no Deny"),
+        ("other", "Approve", "Approve"),
+    ]
+    assert "confirm" not in form.fields
