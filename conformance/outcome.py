@@ -51,14 +51,20 @@ def classify(profile: Profile, flow: Flow, reply: Reply) -> Outcome:
     return Outcome(success, is_error, code, body)
 
 
+def _carries(part: str, name: str) -> bool:
+    """`part` of a redirect carries a non-empty parameter called exactly `name` (not `auth_code` for
+    `code`); after `?` or `&`, as the documents' examples put it."""
+    return re.search(rf"(?:^|[?&]){re.escape(name)}=[^&#]", part) is not None
+
+
 def _looks_successful(profile: Profile, flow: Flow, reply: Reply, body: Any) -> bool:
     if flow.redirect:
         if not 300 <= reply.status < 400:
             return False
         location = reply.headers.get("location", "")
         if flow.redirect.get("fragment"):
-            return f"{flow.redirect.get('token_param', 'access_token')}=" in location.partition("#")[2]
-        return f"{flow.redirect.get('code_param', 'code')}=" in location
+            return _carries(location.partition("#")[2], flow.redirect.get("token_param", "access_token"))
+        return _carries(location.partition("#")[0], flow.redirect.get("code_param", "code"))
     if reply.status not in profile.success_status:
         return False
     if profile.success_pointer:

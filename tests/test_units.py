@@ -142,3 +142,20 @@ def test_login_form_parsing_records_buttons_with_their_labels() -> None:
         ("other", "Approve", "Approve"),
     ]
     assert "confirm" not in form.fields
+
+
+@pytest.mark.parametrize(
+    ("location", "success"),
+    [
+        ("https://client.example/cb?code=abc&state=s", True),
+        ("https://client.example/cb?state=s&code=abc", True),
+        ("https://client.example/response&code=abc", True),  # Everydo's example puts it after '&'
+        ("https://client.example/cb?auth_code=abc", False),  # a different parameter
+        ("https://client.example/cb?code=", False),  # an empty code
+        ("https://client.example/cb#code=abc", False),  # a code flow answers in the query
+    ],
+)
+def test_a_code_redirect_carries_a_parameter_named_exactly_code(location: str, success: bool) -> None:
+    profile = load_profiles()["rfc6749"]
+    flow = next(f for f in profile.flows.values() if f.redirect and f.redirect.get("code_param") == "code")
+    assert classify(profile, flow, _reply(302, headers={"location": location})).success is success
