@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from . import parallel
 from .errors import SuiteError, Violation
 from .evidence import curl_script, render_all
 from .runtime import Runtime
@@ -49,7 +50,7 @@ class RequirementItem(pytest.Item):
         self.runtime = runtime
         self.verdict: Verdict | None = None
         self.user_properties.extend(
-            [("requirement", requirement.id), ("level", requirement.level), ("source", requirement.source)]
+            [("requirement", requirement.id), ("level", str(requirement.level)), ("source", requirement.source)]
         )
 
     def setup(self) -> None:
@@ -58,7 +59,8 @@ class RequirementItem(pytest.Item):
         requirement = self.requirement
         profile = self.runtime.run.profiles_by_name[requirement.profile]
         session, validator = self.runtime.session(profile)
-        self.verdict = verdict = decide(requirement, session, validator, strict=self.runtime.run.strict)
+        with parallel.guard(self.config, requirement, session):  # a parallel run's lock on a shared target
+            self.verdict = verdict = decide(requirement, session, validator, strict=self.runtime.run.strict)
         self.runtime.record(self, verdict)
         self.user_properties.extend([("verdict", str(verdict.status)), ("reason", verdict.reason)])
         outcome_of(verdict)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from . import parallel
 from .errors import SuiteError
 from .items import ProfileCollector, RequirementItem
 from .runtime import Run, Runtime
@@ -91,15 +92,25 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     except SuiteError as exc:
         raise pytest.UsageError(str(exc)) from None
-    runtime = Runtime(plan, attach=_attach)
+    runtime = Runtime(plan, attach=_attach, share=parallel.worker_count(config))
     config.stash[RUNTIME] = runtime
     from .report.plugin import ReportPlugin
 
-    config.pluginmanager.register(ReportPlugin(runtime, config), "oauth2-conformance-report")
+    reporter = ReportPlugin(runtime, config)
+    config.pluginmanager.register(reporter, "oauth2-conformance-report")
+    if parallel.is_worker(config):
+        config.pluginmanager.register(parallel.Worker(config, runtime), "oauth2-conformance-worker")
+    elif parallel.is_controller(config):
+        controller = parallel.Controller(config, plan.seed, lambda: reporter.allure)
+        config.pluginmanager.register(controller, "oauth2-conformance-controller")
 
 
 def _hypothesis_seed(config: pytest.Config) -> int | None:
-    """`--hypothesis-seed` (Hypothesis's own option) replays a run; otherwise the run picks one."""
+    """`--hypothesis-seed` (Hypothesis's own option) replays a run; otherwise the run picks one.
+    A pytest-xdist worker takes its controller's, so the workers together are one run."""
+    handed = parallel.worker_seed(config)
+    if handed is not None:
+        return handed
     try:
         value = config.getoption("hypothesis_seed")
     except ValueError:
@@ -216,4 +227,6 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         counts[v.status] = counts.get(v.status, 0) + 1
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     terminalreporter.section("conformance verdicts")
-    terminalreporter.line(f"{summary}; {runtime.requests_made()} requests to the target")
+    remote = config.stash.get(parallel.REMOTE, None)
+    requests = runtime.requests_made() + (remote.requests if remote is not None else 0)
+    terminalreporter.line(f"{summary}; {requests} requests to the target")

@@ -136,6 +136,7 @@ class Runtime:
     verdicts: dict[str, Verdict] = field(default_factory=dict)
     budget: Budget | None = None
     attach: Callable[[Any, str, str], None] = lambda item, evidence, script: None
+    share: int = 1  # pytest-xdist workers of the run: each gets 1/share of the budget and the rate
 
     @property
     def embedded(self) -> bool:
@@ -145,12 +146,19 @@ class Runtime:
         if profile.name not in self.sessions:
             base_url, config = self._target_for(profile)
             if self.budget is None:  # one budget for the whole run, from the first config
-                self.budget = Budget(config.max_requests, config.rate)
+                self.budget = self._budget(config)
             client = TargetClient(config, self.budget)
             session = ProfileSession(profile, config, base_url, client, self.masker)
             session.examples, session.seed = self.run.examples, self.run.seed
             self.sessions[profile.name] = (session, ResponseValidator(profile, base_url))
         return self.sessions[profile.name]
+
+    def _budget(self, config: TargetConfig) -> Budget:
+        """The run's budget; with N workers (pytest-xdist) each has N-th of the requests and the rate."""
+        if self.share <= 1:
+            return Budget(config.max_requests, config.rate)
+        rate = config.rate / self.share if config.rate else config.rate
+        return Budget(max(config.max_requests // self.share, 1), rate)
 
     def _target_for(self, profile: Profile) -> tuple[str, TargetConfig]:
         if self.run.target is None:

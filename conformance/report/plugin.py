@@ -15,13 +15,14 @@ from typing import Any
 
 import pytest
 
+from .. import parallel
 from ..errors import SuiteError
 from ..items import RequirementItem
 from ..runtime import Runtime
-from ..spec import Profile, load_profiles
+from ..spec import Profile, Requirement, load_profiles
 from ..verdicts import Status
 from . import baseline as baseline_module
-from . import html, reasons
+from . import html, reasons, transport
 from .certification import (
     FORMAT,
     Certification,
@@ -61,14 +62,18 @@ class ReportPlugin:
         self.allure: Path | None = None
         self.certification: Certification | None = None
         self.gate: Gate | None = None
-        if config.option.collectonly or hasattr(config, "workerinput"):
+        self._by_id: dict[str, Requirement] | None = None
+        self.worker = hasattr(config, "workerinput")  # an xdist worker: decides, reports nothing itself
+        if config.option.collectonly:
             return
         here = Path(config.invocation_params.dir)
         try:
             given = config.getoption("baseline")
-            if given:
+            if given:  # workers too: a baseline failure is an xfail before allure sees it
                 known = {r.id for p in load_profiles().values() for r in p.requirements}
                 self.baseline = baseline_module.load(here / given, known)
+            if self.worker:
+                return
             run_id = config.getoption("run_id") or new_run_id(self.started)
             self.run_dir = RunDir.create(here / config.getoption("reports_dir"), run_id)
         except SuiteError as exc:
@@ -109,7 +114,34 @@ class ReportPlugin:
             report.outcome = "skipped"
             report.wasxfail = f"baseline: {reason}"
         self.tracker.report(rid, report, decided=verdict is not None)
+        if self.worker and report.when == "setup" and verdict is not None:
+            setattr(report, transport.ATTRIBUTE, transport.dump(verdict, self.runtime.masker))
         return report
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """On an xdist controller: a worker's report, with the verdict it decided (masked there)."""
+        if self.worker or getattr(report, "node", None) is None:
+            return  # a sequential run follows its items in pytest_runtest_makereport
+        rid = self._requirement_id(report.nodeid)
+        if rid is None:
+            return
+        data = getattr(report, transport.ATTRIBUTE, None)
+        requirement = self._requirements().get(rid)
+        if isinstance(data, dict) and requirement is not None:
+            self.runtime.verdicts[rid] = transport.load(data, requirement)
+        self.tracker.report(rid, report, decided=rid in self.runtime.verdicts)
+
+    def _requirements(self) -> dict[str, Requirement]:
+        if self._by_id is None:
+            self._by_id = {r.id: r for p in self.runtime.run.profiles for r in p.requirements}
+        return self._by_id
+
+    def _requirement_id(self, nodeid: str) -> str | None:
+        """`yixin::YX-CODE-SINGLE-USE` -> the requirement's ID, when it is one of the run's."""
+        profile, sep, rid = nodeid.partition("::")
+        requirement = self._requirements().get(rid) if sep else None
+        return rid if requirement is not None and requirement.profile == profile else None
 
     # -- the end of the session -------------------------------------------------------------
     @pytest.hookimpl(trylast=True)
@@ -117,6 +149,16 @@ class ReportPlugin:
         """After junitxml wrote its file (trylast), so that file can be scrubbed too."""
         if self.run_dir is None:
             return
+        remote = self.config.stash.get(parallel.REMOTE, None)
+        if remote is not None:  # what workers collected, and deselected (-k, -m), as a sequential run knows it
+            for nodeid in remote.collected:
+                rid = self._requirement_id(nodeid)
+                if rid is not None:
+                    self.tracker.collected(rid, nodeid)
+            for nodeid in remote.deselected:
+                rid = self._requirement_id(nodeid)
+                if rid is not None:
+                    self.tracker.deselected(rid, nodeid)
         run_dir = self.run_dir
         evidence = EvidenceFiles(run_dir, self.scrubber)
         by_profile: dict[str, list[RequirementRecord]] = {}
@@ -183,6 +225,9 @@ class ReportPlugin:
         live = self.runtime.sessions.get(profile.name)
         if live is not None:
             return live[0].config.masked()
+        remote = self.config.stash.get(parallel.REMOTE, None)
+        if remote is not None and profile.name in remote.configs:  # a worker's (its embedded server's URL)
+            return remote.configs[profile.name]
         return self.runtime.run.config.masked() if self.runtime.run.config else None
 
     def _seed(self) -> Any:

@@ -1,0 +1,247 @@
+"""pytest-xdist support (`-n N`, `-n auto`): workers decide, the controller writes one report.
+
+How a parallel run stays one run:
+
+* **Verdicts** travel on the setup report of each item (`report/transport.py`), masked on the
+  worker; the controller's ReportPlugin rebuilds them and writes the report as in a sequential run.
+  Workers never write the run directory.
+* **Allure** results are written by each worker into a private temporary folder, masked there
+  with the worker's masker when the worker ends, and handed to the controller (`workeroutput`),
+  which writes them into the run's `allure-results/`. JUnit XML is written by the controller.
+* **Seed**: the controller's Hypothesis seed is every worker's seed, so a parallel run replays like
+  a sequential one (`--hypothesis-seed`).
+* **Budget**: `max_requests` and `rate` are for the whole run. Each of N workers gets
+  `max_requests // N` requests and `rate / N` requests per second (`Runtime.share`).
+* **Isolation**: against a real target (`--target`), every worker talks to the same server. A
+  requirement that moves the target's clock (`clock_url`, or waits out a lifetime) or that needs
+  the target to itself (Yixin's "a new code ends every earlier access token") holds an exclusive
+  lock on the target while it runs; every other requirement holds a shared one. So an isolated
+  requirement never runs beside another requirement of that target, and the rest run side by side.
+  A waiting exclusive lock stops new shared holders (writer preference), so it is not starved.
+  How far the clock was moved is shared through a file next to the lock, so every worker's
+  `session.now()` keeps agreeing with the target's clock. The embedded reference servers need
+  none of this: each worker starts its own, and a worker runs one requirement at a time.
+
+Why a lock and not `xdist_group` + `--dist loadgroup`: a group runs on one worker, but beside the
+other workers' items, so grouping the clock movers would not keep them apart from the rest; and
+grouping a whole profile would serialise a real target's run (one target is one profile), which
+is exactly the case `-n` is for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .evidence import Masker
+from .spec import Requirement
+
+# Checks that move the target's clock (`_advance` in checks/expiry.py) or whose verdict another
+# requirement running at the same time would change. tests/test_parallel.py keeps this list whole.
+CLOCK_CHECKS = frozenset(
+    {"code_expires", "refresh_after_expiry_rejected", "access_token_expires", "token_probe_expires"}
+)
+ALONE_CHECKS = frozenset({"new_code_ends_tokens"})  # any code requested elsewhere would end its token
+ISOLATED_CHECKS = CLOCK_CHECKS | ALONE_CHECKS
+
+SEED = "oauth2_seed"
+LOCK_DIR = "oauth2_lock_dir"
+ALLURE_FILES = "oauth2_allure"
+CONFIGS = "oauth2_configs"
+REQUESTS = "oauth2_requests"
+DESELECTED = "oauth2_deselected"
+
+REMOTE = pytest.StashKey["Remote"]()
+GUARD = pytest.StashKey["TargetLock"]()
+
+
+def isolated(requirement: Requirement) -> bool:
+    return requirement.check in ISOLATED_CHECKS
+
+
+def is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def is_controller(config: pytest.Config) -> bool:
+    """A pytest-xdist controller: it distributes items and runs none itself."""
+    if is_worker(config) or not config.pluginmanager.hasplugin("xdist"):
+        return False
+    return bool(getattr(config.option, "numprocesses", None)) and getattr(config.option, "dist", "no") != "no"
+
+
+def worker_count(config: pytest.Config) -> int:
+    return int(getattr(config, "workerinput", {}).get("workercount", 1)) if is_worker(config) else 1
+
+
+def worker_seed(config: pytest.Config) -> int | None:
+    """The controller's seed, on a worker (None elsewhere)."""
+    value = getattr(config, "workerinput", {}).get(SEED)
+    return int(value) if value is not None else None
+
+
+class Remote:
+    """What the controller learns from its workers besides the verdicts (which ride on reports)."""
+
+    def __init__(self) -> None:
+        self.configs: dict[str, dict[str, Any]] = {}
+        self.requests = 0
+        self.deselected: list[str] = []
+        self.collected: list[str] = []
+
+
+class Controller:
+    """Controller-side hooks: hand the seed and the lock folder out, take the workers' results in."""
+
+    def __init__(self, config: pytest.Config, seed: int, allure_dir: Any) -> None:
+        self.config = config
+        self.seed = seed
+        self.lock_dir = tempfile.mkdtemp(prefix="oauth2-conformance-locks-")
+        self.allure_dir = allure_dir  # callable: the run's allure results folder, or None
+        config.stash[REMOTE] = Remote()
+
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput[SEED] = self.seed
+        node.workerinput[LOCK_DIR] = self.lock_dir
+
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        remote = self.config.stash[REMOTE]
+        if not remote.collected:  # every worker collects the same items
+            remote.collected.extend(ids)
+
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        output = getattr(node, "workeroutput", None) or {}
+        remote = self.config.stash[REMOTE]
+        for profile, masked in (output.get(CONFIGS) or {}).items():
+            remote.configs.setdefault(profile, masked)
+        remote.requests += int(output.get(REQUESTS) or 0)
+        remote.deselected.extend(output.get(DESELECTED) or [])
+        folder = self.allure_dir()
+        files = output.get(ALLURE_FILES) or {}
+        if folder is not None and files:
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, text in files.items():
+                target = folder / Path(name).name  # flat names only: nothing escapes the folder
+                target.write_text(text, encoding="utf-8")
+
+    def pytest_unconfigure(self) -> None:
+        shutil.rmtree(self.lock_dir, ignore_errors=True)
+
+
+class Worker:
+    """Worker-side hooks: allure into a private folder, the worker's findings into workeroutput."""
+
+    def __init__(self, config: pytest.Config, runtime: Any) -> None:
+        self.config = config
+        self.runtime = runtime
+        self.allure = _redirect_allure(config)
+        self.deselected: list[str] = []
+        lock_dir = config.workerinput.get(LOCK_DIR)  # type: ignore[attr-defined]
+        if lock_dir and runtime.run.target is not None:  # embedded servers: one per worker, no sharing
+            config.stash[GUARD] = TargetLock(Path(lock_dir), runtime.run.target)
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.deselected.extend(item.nodeid for item in items)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self) -> None:
+        output: dict[str, Any] = self.config.workeroutput  # type: ignore[attr-defined]
+        output[CONFIGS] = {name: s.config.masked() for name, (s, _) in self.runtime.sessions.items()}
+        output[REQUESTS] = self.runtime.requests_made()
+        output[DESELECTED] = list(self.deselected)
+        if self.allure is not None:
+            output[ALLURE_FILES] = _masked_files(self.allure, self.runtime.masker)
+
+    def pytest_unconfigure(self) -> None:
+        if self.allure is not None:
+            shutil.rmtree(self.allure, ignore_errors=True)
+
+
+def _redirect_allure(config: pytest.Config) -> Path | None:
+    """allure-pytest on a worker writes into a private folder (the user's --alluredir included)."""
+    if not hasattr(config.option, "allure_report_dir"):
+        return None
+    from allure_commons import plugin_manager
+    from allure_commons.logger import AllureFileLogger
+
+    from .report.outputs import enable_allure
+
+    folder = Path(tempfile.mkdtemp(prefix="oauth2-conformance-allure-"))
+    loggers = [p for p in plugin_manager.get_plugins() if isinstance(p, AllureFileLogger)]
+    if loggers:  # allure-pytest configured first, with the user's --alluredir
+        for logger in loggers:
+            logger._report_dir = folder
+        return folder
+    config.option.allure_report_dir = None
+    enable_allure(config, folder)
+    return folder
+
+
+def _masked_files(folder: Path, masker: Masker) -> dict[str, str]:
+    from .report.scrub import Scrubber
+
+    scrubber = Scrubber(masker)
+    scrubber.tree(folder)
+    files: dict[str, str] = {}
+    for path in sorted(folder.iterdir()):
+        if path.is_file():
+            with contextlib.suppress(UnicodeDecodeError, OSError):
+                files[path.name] = path.read_text(encoding="utf-8")
+    return files
+
+
+class TargetLock:
+    """A readers-writer lock on one target, across the worker processes of a run (flock).
+
+    Shared for ordinary requirements, exclusive for isolated ones; a writer takes the turnstile
+    first, so readers that come after it wait. The target's clock offset lives next to it.
+    """
+
+    def __init__(self, folder: Path, target: str) -> None:
+        key = hashlib.sha256(target.encode()).hexdigest()[:16]
+        self._turnstile = os.open(folder / f"{key}.turnstile", os.O_RDWR | os.O_CREAT, 0o600)
+        self._rw = os.open(folder / f"{key}.rw", os.O_RDWR | os.O_CREAT, 0o600)
+        self._clock = folder / f"{key}.clock.json"
+
+    @contextlib.contextmanager
+    def hold(self, requirement: Requirement, session: Any) -> Iterator[None]:
+        exclusive = isolated(requirement)
+        fcntl.flock(self._turnstile, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(self._rw, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        finally:
+            if not exclusive:
+                fcntl.flock(self._turnstile, fcntl.LOCK_UN)
+        try:
+            session.clock_offset = self._offsets().get(requirement.profile, 0.0)
+            yield
+            if exclusive:
+                offsets = self._offsets()
+                offsets[requirement.profile] = session.clock_offset
+                self._clock.write_text(json.dumps(offsets), encoding="utf-8")
+        finally:
+            fcntl.flock(self._rw, fcntl.LOCK_UN)
+            if exclusive:
+                fcntl.flock(self._turnstile, fcntl.LOCK_UN)
+
+    def _offsets(self) -> dict[str, float]:
+        try:
+            return {str(k): float(v) for k, v in json.loads(self._clock.read_text(encoding="utf-8")).items()}
+        except (OSError, ValueError, AttributeError):
+            return {}
+
+
+def guard(config: pytest.Config, requirement: Requirement, session: Any) -> contextlib.AbstractContextManager[None]:
+    """The lock an item holds while its requirement is decided (none outside a parallel real-target run)."""
+    lock = config.stash.get(GUARD, None)
+    return lock.hold(requirement, session) if lock is not None else contextlib.nullcontext()
