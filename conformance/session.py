@@ -1,62 +1,35 @@
-"""Drive one profile on one target: fill a flow's parameters from the config by their `x-role`,
-send it, and get codes and tokens the way the config says.
+"""Drive one profile on one target: the session checks speak to, in flows and roles.
 
-This is the only place that turns spec data into requests; checks speak in flows and roles.
+It composes the concepts it needs: building a request from a flow (request_builder.py), where
+codes come from (code_source.py), where operations live (discovery.py), and what the target
+offers (capabilities.py); it sends requests, drives the login steps, and learns what answers
+carry (tokens to mask, refusals that show a feature is not offered, which client owns a token).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
-import os
-import re
-import secrets
-import shlex
-import subprocess
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, quote_plus, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from . import login
 from .capabilities import CLIENT_OF, Capabilities, Feature
 from .client import Reply, TargetClient
+from .code_source import CodeOrigin, CodeSource, redirect_value
 from .config import TargetConfig
+from .discovery import Discovery
 from .errors import MissingPrerequisite, NotApplicable, PreconditionFailed, SuiteError
 from .evidence import Masker
 from .outcome import classify
 from .pointer import MISSING, resolve
-from .spec import Flow, Operation, Param, Profile
+from .request_builder import CLIENT_ROLES, OMIT, TRANSFORMS, basic_authorization, fill, place
+from .spec import Flow, Operation, Profile
 
-OMIT: Any = object()  # an override that leaves the parameter out of the request
 SECRET_ROLES = {"client_secret", "password", "code", "access_token", "refresh_token", "temp_token"}
-_TRANSFORMS = {
-    "md5-hex": lambda v: hashlib.md5(v.encode()).hexdigest(),
-    "sha1-hex": lambda v: hashlib.sha1(v.encode()).hexdigest(),
-    "sha256-hex": lambda v: hashlib.sha256(v.encode()).hexdigest(),
-    "sha512-hex": lambda v: hashlib.sha512(v.encode()).hexdigest(),
-}
-_CONFIG_ROLES = ("client_id", "client_secret", "redirect_uri", "username", "password", "scope")
-_CLIENT_ROLES = ("client_id", "client_secret", "redirect_uri")
-# The environment a code_command gets: the authorization request the suite wants (see new_code).
-CODE_ENV = {
-    "response_type": "OAUTH2_RESPONSE_TYPE",
-    "client_id": "OAUTH2_CLIENT_ID",
-    "redirect_uri": "OAUTH2_REDIRECT_URI",
-    "scope": "OAUTH2_SCOPE",
-    "state": "OAUTH2_STATE",
-    "code_challenge": "OAUTH2_CODE_CHALLENGE",
-    "code_challenge_method": "OAUTH2_CODE_CHALLENGE_METHOD",
-}
 
-
-def basic_authorization(credentials: Mapping[str, str]) -> str:
-    """HTTP Basic client authentication: id and secret form-urlencoded first (RFC 6749 §2.3.1)."""
-    user = quote_plus(credentials.get("client_id", ""))
-    secret = quote_plus(credentials.get("client_secret", ""))
-    return "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
+__all__ = ["OMIT", "CodeOrigin", "ProfileSession", "Tokens", "basic_authorization"]
 
 
 @dataclass(frozen=True)
@@ -65,22 +38,6 @@ class Tokens:
     refresh_token: str | None
     reply: Reply
     flow: str | None = None  # the flow that issued them
-
-
-@dataclass(frozen=True)
-class CodeOrigin:
-    """What the suite knows of the authorization request a code was issued for.
-
-    `known` is False when the code source printed a bare code: then the suite cannot tell which
-    parameters the request carried. `params` are the ones it did carry (with their values)."""
-
-    known: bool
-    params: Mapping[str, str]
-    source: str
-    client: str | None = None  # the `clients` key of the client it was issued to
-
-    def carried(self, name: str) -> bool | None:
-        return (name in self.params) if self.known else None
 
 
 class ProfileSession:
@@ -95,10 +52,9 @@ class ProfileSession:
         self.clock_offset = 0.0  # how far the suite has moved the target's clock (clock_url)
         self._clock_known = False  # whether clock_offset was read from the target's clock_url
         self.client_auth = config.client_auth or profile.client_auth
-        self._metadata: dict[str, Any] | None = None
-        self._metadata_url: str | None = None
+        self.discovery = Discovery(profile, config, base_url, client)
+        self.codes = CodeSource(self)
         self._capabilities: Capabilities | None = None
-        self.code_origins: dict[str, CodeOrigin] = {}  # code -> its authorization request, as far as known
         self.owners: dict[str, str | None] = {}  # issued token -> the `clients` key of the client it belongs to
         self.last_sent: dict[str, Any] = {}  # the parameters of the last request (an authorization request's)
         self.last_client_key: str | None = None
@@ -108,8 +64,13 @@ class ProfileSession:
         self.seed = 0  # the run's Hypothesis seed
         for secret in config.secrets():
             masker.register(secret, "secret", pin=True)
-            for name, transform in _TRANSFORMS.items():
+            for name, transform in TRANSFORMS.items():
                 masker.register(transform(secret), name, pin=True)
+
+    @property
+    def code_origins(self) -> dict[str, CodeOrigin]:
+        """Code -> what is known of its authorization request."""
+        return self.codes.origins
 
     # -- requests ---------------------------------------------------------------------------
     def call(
@@ -140,38 +101,33 @@ class ProfileSession:
         client = self.client_values(client_key)
         caps = self.capabilities()
         caps.gate(feature, client.get("client_id"), client_key)
-        path = flow.operation.path
-        query: dict[str, str] = {}
-        body: dict[str, Any] = {}
-        body_kind = None
         basic = (client_auth or self.client_auth) == "basic"
-        credentials: dict[str, str] = {}
-        sent: dict[str, Any] = {}
+        values: dict[str, Any] = {}
         extras = [n for n in overrides if n not in flow.params and n in flow.operation.params]
         for name in (*flow.params, *extras):
             param = flow.operation.params[name]
-            value = overrides[name] if name in overrides else self._value(flow, param, tokens, client)
+            if name in overrides:
+                value = overrides[name]
+            else:
+                value = fill(
+                    flow,
+                    param,
+                    config=self.config,
+                    client=client,
+                    tokens=tokens,
+                    new_code=self.new_code,
+                    token_source=self.profile.token_source,
+                )
             if param.role == "code" and isinstance(value, str):
                 self._check_code_preconditions(flow, value, overrides, client)
-            if value is OMIT:
-                continue
-            sent[name] = value
-            if basic and param.role in {"client_id", "client_secret"} and param.location in {"form", "json"}:
-                credentials[str(param.role)] = str(value)
-            elif param.location == "path":
-                path = path.replace("{" + name + "}", quote(str(value), safe=""))
-            elif param.location == "query":
-                query[self.spellings.get((flow.operation.id, name), name)] = str(value)
-            else:
-                body_kind = param.location
-                body[self.spellings.get((flow.operation.id, name), name)] = value if body_kind == "json" else str(value)
-        path = re.sub(r"\{[^}]+\}", "", path)
-        self.last_sent, self.last_client_key = sent, client_key
-        headers: dict[str, str] = {}
-        if credentials:
-            headers["authorization"] = basic_authorization(credentials)
+            values[name] = value
+        out = place(flow, values, basic=basic, spellings=self.spellings)
+        self.last_sent, self.last_client_key = out.sent, client_key
+        headers = out.headers
+        if "authorization" in headers:
             self.masker.register(headers["authorization"].split(" ", 1)[1], "basic_credentials")
-        url = self.url_for(flow.operation, path)
+        url = self.url_for(flow.operation, out.path)
+        query, body, body_kind = out.query, out.body, out.body_kind
         verb = method or flow.operation.method
         if raw_body is not None:
             reply = self.client.send(
@@ -188,8 +144,8 @@ class ProfileSession:
             )
         if flow.redirect:
             if self.config.login:
-                values = {key: getattr(self.config, key) for key in ("username", "password", "client_id")}
-                reply = login.complete(self.client.send, reply, self.config.login, values)
+                known = {key: getattr(self.config, key) for key in ("username", "password", "client_id")}
+                reply = login.complete(self.client.send, reply, self.config.login, known)
             else:
                 self._refuse_login_page(flow, reply)
         for role in flow.issues:  # learn every secret the answer carries, so it is masked everywhere
@@ -211,7 +167,7 @@ class ProfileSession:
             spec = self.profile.raw.get("x-conformance", {}).get("capabilities")
             metadata = self.metadata() if spec else {}
             self._capabilities = Capabilities.build(
-                spec, metadata, self._metadata_url, self.config.capabilities, self.config.endpoints
+                spec, metadata, self.discovery.metadata_url, self.config.capabilities, self.config.endpoints
             )
         return self._capabilities
 
@@ -253,7 +209,7 @@ class ProfileSession:
 
     def client_values(self, key: str | None) -> dict[str, str]:
         """client_id, client_secret and redirect_uri of the config's `clients.<key>`, else the top level."""
-        top = {role: getattr(self.config, role) for role in _CLIENT_ROLES if getattr(self.config, role) is not None}
+        top = {role: getattr(self.config, role) for role in CLIENT_ROLES if getattr(self.config, role) is not None}
         chosen = self.config.clients.get(key or "")
         if chosen is None:
             return top
@@ -351,28 +307,10 @@ class ProfileSession:
 
     # -- where operations live --------------------------------------------------------------
     def url_for(self, operation: Operation, path: str) -> str:
-        """The config's `endpoints`, else the target's metadata (RFC 8414), else base URL + path."""
-        key = operation.endpoint
-        if key:
-            if key in self.config.endpoints:
-                return self.config.endpoints[key]
-            discovered = self.metadata().get(key)
-            if isinstance(discovered, str) and discovered.startswith(("http://", "https://")):
-                return discovered
-        return self.base_url + path
+        return self.discovery.url_for(operation, path)
 
     def metadata(self) -> Mapping[str, Any]:
-        """The target's authorization server metadata, fetched once (empty if it publishes none)."""
-        if self._metadata is None:
-            self._metadata = {}
-            for where in self.profile.discovery:
-                reply = self.client.send("GET", self.base_url + where)
-                body = reply.json()
-                if reply.status == 200 and isinstance(body, dict):
-                    self._metadata = body
-                    self._metadata_url = self.base_url + where
-                    break
-        return self._metadata
+        return self.discovery.metadata()
 
     def flow(self, flow: Flow | str) -> Flow:
         if isinstance(flow, Flow):
@@ -381,38 +319,6 @@ class ProfileSession:
             return self.profile.flows[flow]
         except KeyError:
             raise SuiteError(f"profile {self.profile.name} has no flow {flow!r}") from None
-
-    def _value(self, flow: Flow, param: Param, tokens: Tokens | None, client: Mapping[str, str]) -> Any:
-        if param.name in flow.values:
-            return flow.values[param.name]
-        role = param.role
-        if role in _CONFIG_ROLES:
-            value = client.get(str(role)) if role in _CLIENT_ROLES else getattr(self.config, str(role))
-            if value is None:
-                if role == "scope":
-                    return OMIT
-                raise MissingPrerequisite(f"set {role} in the target config ({flow.name} sends {param.name})")
-            transform = self.config.transforms.get(param.name, param.transform)
-            return _TRANSFORMS[transform](value) if transform else value
-        if role == "code":
-            return self.new_code()
-        if role in {"access_token", "refresh_token"}:
-            assert tokens is not None
-            value = getattr(tokens, str(role))
-            if value is None:
-                raise MissingPrerequisite(f"{self.profile.token_source} issued no {role} to use in {flow.name}")
-            return value
-        if role == "param":
-            if param.name in self.config.params:
-                return self.config.params[param.name]
-            raise MissingPrerequisite(f"set params.{param.name} in the target config")
-        if role == "state":
-            return "st-" + secrets.token_hex(6)
-        if role == "expire_days":
-            return str(param.schema.get("example", 10))
-        if "example" in param.schema:
-            return str(param.schema["example"])
-        return OMIT
 
     def now(self) -> float:
         """The target's idea of now, in epoch seconds: ours plus however far its clock is moved.
@@ -439,102 +345,13 @@ class ProfileSession:
 
     # -- codes and tokens -------------------------------------------------------------------
     def new_code(self, authorize_params: Mapping[str, Any] | None = None) -> str:
-        """One fresh code: from code_command, code_url, or the authorize endpoint (auto-approving,
-        or through the login steps). `authorize_params` (PKCE's code_challenge, say) go to the
-        code_command in its environment, which must confirm it used them, or else to the
-        authorize endpoint. What is known of the code's authorization request is kept in
-        `code_origins`."""
-        if self.config.code_command:
-            code, origin = self._run_code_command(self.config.code_command, authorize_params or {})
-        elif authorize_params:
-            code, origin = self._code_from_authorize(authorize_params)
-        elif self.config.code_url:
-            reply = self.client.send("GET", self.config.code_url)
-            code, origin = self._parse_code(reply.text, "code_url", self.client_values("authorization_code"))
-            if reply.status != 200 or not code:
-                raise SuiteError(f"code_url {self.config.code_url} answered {reply.status} without a code")
-        else:
-            code, origin = self._code_from_authorize()
-        self.masker.register(code, "code")
-        self.code_origins[code] = origin
-        return code
+        """One fresh code from the code source (see conformance/code_source.py)."""
+        return self.codes.new(authorize_params)
 
     def wanted_authorization(self, extra: Mapping[str, Any] | None = None) -> dict[str, str]:
-        """The authorization request the suite wants a code for (what a code_command gets)."""
-        client = self.client_values("authorization_code")
-        wanted = {"response_type": "code", "client_id": client.get("client_id"), "state": "st-" + secrets.token_hex(6)}
-        wanted |= {"redirect_uri": client.get("redirect_uri"), "scope": self.config.scope}
-        wanted |= dict(extra or {})
-        return {k: str(v) for k, v in wanted.items() if v is not None and v is not OMIT}
+        return self.codes.wanted(extra)
 
-    def _run_code_command(self, command: str, extra: Mapping[str, Any]) -> tuple[str, CodeOrigin]:
-        """Run the code_command with the wanted authorization request in its environment
-        (OAUTH2_CLIENT_ID, OAUTH2_REDIRECT_URI, OAUTH2_SCOPE, OAUTH2_STATE, OAUTH2_CODE_CHALLENGE,
-        OAUTH2_CODE_CHALLENGE_METHOD, OAUTH2_RESPONSE_TYPE). It prints the bare code, or JSON
-        naming the parameters its authorization request actually carried: {"code": ..., ...}."""
-        wanted = self.wanted_authorization(extra)
-        env = {**os.environ, **{CODE_ENV[k]: v for k, v in wanted.items() if k in CODE_ENV}}
-        try:
-            done = subprocess.run(
-                shlex.split(command), capture_output=True, text=True, timeout=30, check=False, env=env
-            )
-        except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
-            raise SuiteError(
-                f"code_command failed to run ({type(exc).__name__}); check the command in the config"
-            ) from None
-        output = done.stdout.strip()
-        if done.returncode != 0 or not output:
-            raise SuiteError(
-                f"code_command exited {done.returncode} without printing a code; run it by hand to see why"
-            )
-        code, origin = self._parse_code(output, "code_command", self.client_values("authorization_code"))
-        for name, value in extra.items():
-            if origin.params.get(name) != str(value):
-                raise MissingPrerequisite(
-                    f"the code needs an authorization request with {name}={value!r} ({CODE_ENV.get(name, name)} in "
-                    f"code_command's environment), and code_command did not confirm it used it: have it print a JSON "
-                    f"object with the code and the parameters it used (members code and {name})"
-                )
-        return code, origin
-
-    @staticmethod
-    def _parse_code(output: str, source: str, client: Mapping[str, str]) -> tuple[str, CodeOrigin]:
-        """A bare code (its last line), or JSON {"code": ..., <authorization request parameters used>}."""
-        text = output.strip()
-        try:
-            data = json.loads(text)
-        except ValueError:
-            data = None
-        if isinstance(data, dict):
-            code = data.get("code")
-            if not isinstance(code, str) or not code:
-                raise SuiteError(f"{source} printed JSON without a string `code` member")
-            params = {str(k): str(v) for k, v in data.items() if k != "code" and v is not None}
-            return code, CodeOrigin(True, params, f"{source} (JSON)", "authorization_code")
-        code = text.splitlines()[-1].strip() if text else ""
-        return code, CodeOrigin(False, {}, f"{source} (a bare code)", "authorization_code")
-
-    def _code_from_authorize(self, params: Mapping[str, Any] | None = None) -> tuple[str, CodeOrigin]:
-        authorize = next((f for f in self.profile.flows.values() if f.redirect and f.redirect.get("code_param")), None)
-        if authorize is None:
-            raise MissingPrerequisite("no way to get a code for this profile: set code_command in the target config")
-        reply = self.call(authorize, params)
-        code = self.redirect_value(reply, authorize.redirect["code_param"]) if authorize.redirect else None
-        if not code:
-            raise MissingPrerequisite(
-                f"{authorize.operation.path} did not redirect with a code (it does not auto-approve): "
-                "set code_command or login in the target config"
-            )
-        sent = {k: str(v) for k, v in self.last_sent.items()}
-        return code, CodeOrigin(True, sent, "the authorization endpoint", self.last_client_key)
-
-    @staticmethod
-    def redirect_value(reply: Reply, name: str, *, fragment: bool = False) -> str | None:
-        """A parameter of the redirect's Location, after `?`, `&` (or `#` for a fragment)."""
-        location = reply.headers.get("location", "")
-        part = location.split("#", 1)[1] if fragment and "#" in location else location.split("#", 1)[0]
-        match = re.search(rf"(?:^|[?&]){re.escape(name)}=([^&#]*)", part)
-        return match.group(1) if match else None
+    redirect_value = staticmethod(redirect_value)
 
     def token_flows(self, refresh: bool = False) -> list[Flow]:
         """The flows that give tokens, best first: the profile's token_source, then (for a profile
