@@ -1,0 +1,66 @@
+"""Run the conformance suite against an interop server in a child pytest, and read its verdicts.
+
+Why a child process: the interop tests assert on the verdict of every requirement, and several
+test functions share one run (one run takes tens of seconds against a real server). The verdicts
+come from the run's certification.json, the report's own record, so nothing here re-decides them.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+RUN_TIMEOUT = 120.0  # seconds; a run against the interop servers takes well under a minute
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """requirement ID -> (verdict, reason), and what the run printed."""
+
+    verdicts: dict[str, tuple[str, str]]
+    output: str
+    exit_status: int
+
+    def with_verdict(self, verdict: str) -> set[str]:
+        return {rid for rid, (v, _) in self.verdicts.items() if v == verdict}
+
+    def reason(self, rid: str) -> str:
+        return self.verdicts[rid][1]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for verdict, _ in self.verdicts.values():
+            out[verdict] = out.get(verdict, 0) + 1
+        return out
+
+
+def run_suite(target: str, config: str, workdir: Path, run_id: str = "interop") -> Verdicts:
+    """`pytest --target=TARGET --target-config=<config>` in `workdir`; bounded by RUN_TIMEOUT."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    config_file = workdir / "target.yaml"
+    config_file.write_text(config, encoding="utf-8")
+    reports = workdir / "reports"
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-rfEs",
+        f"--target={target}",
+        f"--target-config={config_file}",
+        f"--reports-dir={reports}",
+        f"--run-id={run_id}",
+    ]
+    done = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False)
+    output = done.stdout + done.stderr
+    certification = reports / run_id / "certification.json"
+    if not certification.is_file():
+        raise RuntimeError(f"the suite wrote no certification.json (exit {done.returncode}):\n{output}")
+    data = json.loads(certification.read_text(encoding="utf-8"))
+    verdicts = {str(r["id"]): (str(r["verdict"]), str(r["reason"])) for r in data["requirements"]}
+    return Verdicts(verdicts, output, done.returncode)
