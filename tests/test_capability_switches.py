@@ -43,6 +43,8 @@ AUTHORIZE = {  # need the authorization endpoint itself, behind its login page
 # A request without grant_type (RFC-*-GRANT_TYPE-REQUIRED) is about no grant: it is judged anyway.
 # The refresh-scope check takes its narrow tokens from the password grant (checks/lifecycle.py).
 SCOPE_FROM_PASSWORD = {"RFC-REFRESH-SCOPE"}
+# RFC 8414 metadata is optional: without it, the requirements about it are not applicable.
+METADATA = {"RFC-METADATA-MEMBERS", "RFC-METADATA-ISSUER"}
 
 
 def per_grant_clients() -> dict[str, Any]:
@@ -82,14 +84,15 @@ SCENARIOS: dict[str, tuple[set[str], Any, set[str], set[str]]] = {
         lambda url: {"login": [], "code_command": f"{sys.executable} {CODE_SOURCE} {url}/_test/authorize --bare"},
         set(),
         AUTHORIZE
-        | {"RFC-EXCHANGE-CODE-REDIRECT_URI-REQUIRED", "RFC-REDIRECT-URI-TOKEN", "RFC-ERRORS-CODE", "RFC-PKCE-S256"},
+        | {"RFC-EXCHANGE-CODE-REDIRECT_URI-REQUIRED", "RFC-REDIRECT-URI-TOKEN", "RFC-ERRORS-CODE", "RFC-PKCE-S256"}
+        | {"RFC-PKCE-DOWNGRADE"},
     ),
-    "no_metadata": ({"no_metadata"}, lambda url: {"endpoints": endpoints(url)}, set(), set()),
+    "no_metadata": ({"no_metadata"}, lambda url: {"endpoints": endpoints(url)}, METADATA, set()),
     # No metadata and less on offer: the suite learns it from the RFC-coded refusals.
     "no_metadata_no_implicit_no_password": (
         {"no_metadata", "no_implicit", "no_password"},
         lambda url: {"endpoints": endpoints(url)},
-        IMPLICIT | PASSWORD,
+        IMPLICIT | PASSWORD | METADATA,
         SCOPE_FROM_PASSWORD,
     ),
 }

@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
-from . import authorization, client_auth, expiry, lifecycle, refusals, responses, token_admin
-from . import vendor_expiry, vendor_probes, vendor_redirects, vendor_tokens  # noqa: F401  issue 11
+from . import (  # noqa: F401  issue 11
+    authorization,
+    client_auth,
+    expiry,
+    lifecycle,
+    refusals,
+    responses,
+    rfc_security,
+    token_admin,
+    vendor_expiry,
+    vendor_probes,
+    vendor_redirects,
+    vendor_tokens,
+)
 from .base import OPTIONS, REGISTRY, Check, CheckContext, check
 
 # Registers the Hypothesis properties (they import .base, so this comes last).
@@ -21,5 +33,6 @@ __all__ = [
     "lifecycle",
     "refusals",
     "responses",
+    "rfc_security",
     "token_admin",
 ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from .base import Grant, ServerState, basic_credentials, test_routes
@@ -111,7 +112,26 @@ FAULTS = {
     "tokens_never_expire": "access tokens stay active after expires_in (RFC 7662 §2.2)",
     "code_not_bound_to_client": "a code issued to one client is redeemed by another (RFC 6749 §4.1.3)",
     "refresh_not_bound_to_client": "a refresh token issued to one client is used by another (RFC 6749 §6)",
+    "unknown_code_invalid_request": "an unknown authorization code gets invalid_request, not invalid_grant (§5.2)",
+    "malformed_code_crash": "a code outside the VSCHAR syntax (RFC 6749 Appendix A.11) crashes the token endpoint",
+    "unknown_scope_granted": "an unknown scope is granted as requested (RFC 6749 §5.2 invalid_scope, §3.3)",
+    "metadata_missing_members": "the metadata lacks response_types_supported (RFC 8414 §2: REQUIRED)",
+    "metadata_wrong_issuer": "the metadata's issuer is not the URL it is published under (RFC 8414 §3.3)",
+    "introspect_without_auth": "the introspection endpoint answers callers that do not authenticate (RFC 7662 §2.1)",
+    "pkce_downgrade_accepted": "a code_verifier sent for a code issued without code_challenge is accepted "
+    "(RFC 9700 §2.1.1)",
+    "error_description_echoes_input": "error_description echoes request values verbatim, quotes and non-ASCII "
+    "included (RFC 6749 §5.2 character set)",
+    "code_lifetime_hour": "authorization codes live an hour (RFC 6749 §4.1.2 recommends at most ten minutes)",
+    "missing_grant_type_crash": "a token request without grant_type gets HTTP 500 (RFC 6749 §5.2)",
+    # A reading, not a fault: §5.2 fits a missing grant_type both as invalid_request (a missing required
+    # parameter) and as unsupported_grant_type (what Authlib and oauthlib answer); the suite accepts both.
+    "missing_grant_type_unsupported": "a missing grant_type gets unsupported_grant_type (the other reading of §5.2)",
 }
+
+# RFC 6749 §5.2: error_description (and error) use %x20-21 / %x23-5B / %x5D-7E only.
+_NOT_ERROR_CHARS = re.compile(r"[^\x20-\x21\x23-\x5b\x5d-\x7e]")
+VSCHAR = re.compile(r"[\x20-\x7e]+")  # RFC 6749 Appendix A.11: code = 1*VSCHAR
 
 
 class OAuthError(Exception):
@@ -139,9 +159,16 @@ def scope_set(scope: str | None) -> set[str]:
     return set((scope or "").split())
 
 
-def check_scope(scope: str | None) -> str | None:
-    """The requested scope, normalised; invalid_scope outside "read write". Omitted means no scope."""
+class ServerCrash(Exception):
+    """A fault: the endpoint fails with HTTP 500."""
+
+
+def check_scope(scope: str | None, lenient: bool = False) -> str | None:
+    """The requested scope, normalised; invalid_scope outside "read write". Omitted means no scope.
+    `lenient` (a fault) grants unknown scopes as requested."""
     unknown = scope_set(scope) - set(SCOPES)
+    if unknown and lenient:
+        return scope
     if unknown:
         raise OAuthError("invalid_scope", f"unknown scope: {' '.join(sorted(unknown))}")
     return " ".join(s for s in SCOPES if s in scope_set(scope)) or None
@@ -160,10 +187,17 @@ def build(state: ServerState) -> Starlette:
     client = state.client
     esc = html.escape
 
+    def lenient() -> bool:
+        return state.fault("unknown_scope_granted")
+
     def base_url(request: Request) -> str:
         """This server's URL including the mount prefix (request.base_url stops at the outer app)."""
         root = str(request.scope.get("root_path", ""))
         return str(request.url.replace(path=root, query="", fragment="")).rstrip("/")
+
+    def describe(text: str) -> str:
+        """An error_description within the §5.2 character set (request values may be quoted in it)."""
+        return text if state.fault("error_description_echoes_input") else _NOT_ERROR_CHARS.sub("?", text)
 
     def json_error(exc: OAuthError) -> Response:
         status = 401 if exc.code == "invalid_client" else 400
@@ -171,7 +205,8 @@ def build(state: ServerState) -> Starlette:
             status = 400
         # HTTP (RFC 9110 §15.5.2) wants a challenge on every 401, so body-authenticated clients get one too.
         headers = BASIC_CHALLENGE if status == 401 and not state.fault("no_www_authenticate") else None
-        return JSONResponse({"error": exc.code, "error_description": exc.description}, status, headers=headers)
+        body = {"error": exc.code, "error_description": describe(exc.description)}
+        return JSONResponse(body, status, headers=headers)
 
     def authenticate(request: Request, params: dict[str, str]) -> str:
         """Client authentication (RFC 6749 §2.3.1): HTTP Basic or client_id/client_secret in the body.
@@ -228,7 +263,11 @@ def build(state: ServerState) -> Starlette:
     def code_grant(client_id: str, params: dict[str, str]) -> dict[str, Any]:
         require(params, "code")
         code = params["code"]
+        if not VSCHAR.fullmatch(code) and state.fault("malformed_code_crash"):
+            raise ServerCrash
         grant = state.grants.get(code)
+        if grant is None and state.fault("unknown_code_invalid_request"):
+            raise OAuthError("invalid_request", "the code parameter is invalid")
         bound = grant is None or grant.data["client_id"] == client_id or state.fault("code_not_bound_to_client")
         if grant is None or grant.kind != "code" or not bound:
             raise OAuthError("invalid_grant", "unknown authorization code")
@@ -246,7 +285,8 @@ def build(state: ServerState) -> Starlette:
                 raise OAuthError("invalid_grant", "redirect_uri differs from the authorization request")
         if not state.fault("pkce_not_verified"):
             challenge, verifier = grant.data["challenge"], params.get("code_verifier")
-            if challenge is None and verifier is not None:  # RFC 9700 §2.1.1: no PKCE downgrade
+            downgrade = verifier is not None and not state.fault("pkce_downgrade_accepted")
+            if challenge is None and downgrade:  # RFC 9700 §2.1.1: no PKCE downgrade
                 raise OAuthError("invalid_grant", "code_verifier sent for a code issued without code_challenge")
             if challenge is not None:
                 if not verifier:
@@ -259,13 +299,15 @@ def build(state: ServerState) -> Starlette:
 
     def password_grant(client_id: str, params: dict[str, str]) -> dict[str, Any]:
         require(params, "username", "password")
-        scope = check_scope(params.get("scope"))
+        scope = check_scope(params.get("scope"), lenient())
         if params["username"] != client.username or params["password"] != client.password:
             raise OAuthError("invalid_grant", "resource owner credentials are wrong")
         return issue_tokens(client_id, scope, True, {"username": client.username})
 
     def client_grant(client_id: str, params: dict[str, str]) -> dict[str, Any]:
-        return issue_tokens(client_id, check_scope(params.get("scope")), False, {})  # §4.4.3: no refresh token
+        return issue_tokens(
+            client_id, check_scope(params.get("scope"), lenient()), False, {}
+        )  # §4.4.3: no refresh token
 
     def refresh_grant(client_id: str, params: dict[str, str]) -> dict[str, Any]:
         require(params, "refresh_token")
@@ -275,7 +317,7 @@ def build(state: ServerState) -> Starlette:
         if grant is None or not bound:
             raise OAuthError("invalid_grant", "refresh token is invalid, expired or revoked")
         original = grant.data["scope"]
-        scope = check_scope(params["scope"]) if params.get("scope") else original
+        scope = check_scope(params["scope"], lenient()) if params.get("scope") else original
         widened = scope_set(scope) - scope_set(original)
         if widened and not state.fault("scope_widened_on_refresh"):
             raise OAuthError("invalid_scope", f"scope exceeds the original grant: {' '.join(sorted(widened))}")
@@ -299,6 +341,10 @@ def build(state: ServerState) -> Starlette:
         try:
             params = await form_params(request)
             client_id = authenticate(request, params)
+            if not params.get("grant_type") and state.fault("missing_grant_type_crash"):
+                raise ServerCrash
+            if not params.get("grant_type") and state.fault("missing_grant_type_unsupported"):
+                raise OAuthError("unsupported_grant_type", "grant_type is missing")
             require(params, "grant_type")
             grant_type = params["grant_type"]
             handler = handlers.get(grant_type) if grant_type in offered_grants(state) else None
@@ -310,6 +356,8 @@ def build(state: ServerState) -> Starlette:
             body = handler(client_id, params)
         except OAuthError as exc:
             return json_error(exc)
+        except ServerCrash:
+            return PlainTextResponse("<html>Internal Server Error</html>", status_code=500)
         headers = {} if state.fault("no_store_missing") else {"Cache-Control": "no-store", "Pragma": "no-cache"}
         return JSONResponse(body, headers=headers)
 
@@ -337,7 +385,12 @@ def build(state: ServerState) -> Starlette:
     async def introspect(request: Request) -> Response:
         try:
             params = await form_params(request)
-            client_id = authenticate(request, params)
+            anonymous = basic_credentials(request) is None and "client_secret" not in params
+            if anonymous and state.fault("introspect_without_auth"):
+                owner = state.grants.get(params.get("token", ""))
+                client_id = owner.data.get("client_id", "") if owner is not None else ""
+            else:
+                client_id = authenticate(request, params)
             require(params, "token")
             if params["token"] not in state.grants and state.fault("introspect_garbage_error"):
                 raise OAuthError("invalid_request", "unknown token")
@@ -423,11 +476,11 @@ def build(state: ServerState) -> Starlette:
             return redirect(uri, {"error": "unauthorized_client"}, request_state, fragment=implicit)
         method = query.get("code_challenge_method") or ("plain" if query.get("code_challenge") else None)
         try:
-            scope = check_scope(query.get("scope"))
+            scope = check_scope(query.get("scope"), lenient())
             if method is not None and (method not in {"S256", "plain"} or not query.get("code_challenge")):
                 raise OAuthError("invalid_request", "code_challenge_method must be S256 or plain (RFC 7636 §4.4.1)")
         except OAuthError as exc:
-            params = {"error": exc.code, "error_description": exc.description}
+            params = {"error": exc.code, "error_description": describe(exc.description)}
             return redirect(uri, params, request_state, fragment=implicit)
         if request.method == "GET":
             csrf = state.issue("consent_csrf", None, session=request.cookies["session"])
@@ -463,29 +516,33 @@ def build(state: ServerState) -> Starlette:
     ) -> str:
         data: dict[str, Any] = {"client_id": client_id or client.client_id, "username": client.username, "scope": scope}
         data |= {"redirect_uri": uri, "redirect_given": given, "challenge": challenge, "method": method}
-        return state.issue("code", CODE_LIFETIME, **data)
+        lifetime = 3600 if state.fault("code_lifetime_hour") else CODE_LIFETIME
+        return state.issue("code", lifetime, **data)
 
     async def metadata(request: Request) -> Response:
         if "no_metadata" in switches(state):
             return JSONResponse({"error": "not_found"}, 404)
         base = base_url(request)
         auth_methods = ["client_secret_basic", "client_secret_post"]
-        return JSONResponse(
-            {
-                "issuer": base,
-                "authorization_endpoint": f"{base}/authorize",
-                "token_endpoint": f"{base}/token",
-                "revocation_endpoint": f"{base}/revoke",
-                "introspection_endpoint": f"{base}/introspect",
-                "response_types_supported": [r for r, g in RESPONSE_TYPES.items() if g in offered_grants(state)],
-                "grant_types_supported": offered_grants(state),
-                "token_endpoint_auth_methods_supported": auth_methods,
-                "revocation_endpoint_auth_methods_supported": auth_methods,
-                "introspection_endpoint_auth_methods_supported": auth_methods,
-                "code_challenge_methods_supported": ["S256", "plain"],
-                "scopes_supported": list(SCOPES),
-            }
-        )
+        # RFC 8414 §3.3: the issuer is the URL the metadata is published under (here appended, §5).
+        issuer = "https://as.example" if state.fault("metadata_wrong_issuer") else base
+        body: dict[str, Any] = {
+            "issuer": issuer,
+            "authorization_endpoint": f"{base}/authorize",
+            "token_endpoint": f"{base}/token",
+            "revocation_endpoint": f"{base}/revoke",
+            "introspection_endpoint": f"{base}/introspect",
+            "response_types_supported": [r for r, g in RESPONSE_TYPES.items() if g in offered_grants(state)],
+            "grant_types_supported": offered_grants(state),
+            "token_endpoint_auth_methods_supported": auth_methods,
+            "revocation_endpoint_auth_methods_supported": auth_methods,
+            "introspection_endpoint_auth_methods_supported": auth_methods,
+            "code_challenge_methods_supported": ["S256", "plain"],
+            "scopes_supported": list(SCOPES),
+        }
+        if state.fault("metadata_missing_members"):
+            del body["response_types_supported"]
+        return JSONResponse(body)
 
     async def test_authorize(request: Request) -> Response:
         """Test-only: a code for the authorization request in the query (client_id, redirect_uri,
@@ -500,7 +557,7 @@ def build(state: ServerState) -> Starlette:
         method = query.get("code_challenge_method") or ("plain" if challenge else None)
         given = query.get("redirect_uri")
         try:
-            scope = check_scope(query.get("scope"))
+            scope = check_scope(query.get("scope"), lenient())
         except OAuthError as exc:
             return JSONResponse({"error": exc.code}, 400)
         code = new_code(given or known.redirect_uri, given, scope, challenge, method, client_id)
