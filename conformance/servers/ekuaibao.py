@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from .base import Grant, ServerState, test_routes
+from .modifiers import change, unwrap
 
 DAY_MS = 86_400_000
 DEFAULT_DAYS = 32  # "默认32天后到期" (lines 37, 113)
@@ -77,6 +78,13 @@ class Crash(Exception):
     """The crash_on_non_numeric fault's 500 page."""
 
 
+# Faults that only alter an answer (see modifiers.py); the handlers below stay a correct server.
+MODIFIERS = {
+    "expire_time_seconds": change("/value/expireTime", lambda value, _: value // 1000),
+    "flat_body": unwrap("value"),
+}
+
+
 def build(state: ServerState) -> Starlette:
     feature_expiry_ms = int(state.clock.now() * 1000) + FEATURE_DAYS * DAY_MS
     FEATURE_EXPIRY_MS[id(state)] = feature_expiry_ms
@@ -118,14 +126,13 @@ def build(state: ServerState) -> Starlette:
         return now_ms() + days * DAY_MS
 
     def answer(access: str, refresh: str, expire_ms: int) -> Response:
-        expire_time = expire_ms // 1000 if state.fault("expire_time_seconds") else expire_ms
         value = {
             "accessToken": access,
-            "expireTime": expire_time,
+            "expireTime": expire_ms,
             "refreshToken": refresh,
             "corporationId": CORPORATION_ID + (f"-{now_ms()}" if state.fault("corporation_id_varies") else ""),
         }
-        return JSONResponse(value if state.fault("flat_body") else {"value": value})
+        return JSONResponse({"value": value})
 
     def issue(expire_ms: int) -> Response:
         lifetime = (expire_ms - now_ms()) / 1000

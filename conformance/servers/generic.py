@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from .base import ServerState, basic_credentials, read_params, test_routes
+from .modifiers import drop, drop_headers, errors_with_status
 
 ACCESS_LIFETIME = 3600  # unsaid by the document; one hour
 CODE_LIFETIME = 600  # unsaid by the document; RFC 6749 §4.1.2 recommends at most ten minutes
@@ -54,6 +55,14 @@ def bearer_resource(state: ServerState) -> Route:
     return Route("/_test/resource", resource, methods=["GET"])
 
 
+# Faults that only alter an answer (see modifiers.py); the handlers below stay a correct server.
+MODIFIERS = {
+    "error_status_200": errors_with_status(200),
+    "no_token_type": drop("/token_type"),
+    "no_store_missing": drop_headers("cache-control", "pragma"),
+}
+
+
 class OAuthError(Exception):
     """An RFC 6749 §5.2 error answer."""
 
@@ -69,7 +78,6 @@ def build(state: ServerState) -> Starlette:
     def error(code: str, description: str) -> Response:
         status = 401 if code == "invalid_client" else 400
         headers = {"WWW-Authenticate": 'Basic realm="oauth2"'} if status == 401 else None
-        status = 200 if state.fault("error_status_200") else status
         return JSONResponse({"error": code, "error_description": description}, status, headers=headers)
 
     def redirect(uri: str, params: dict[str, str], request_state: str | None, fragment: bool) -> Response:
@@ -89,8 +97,6 @@ def build(state: ServerState) -> Starlette:
             body["refresh_token"] = state.issue("refresh_token", None, scope=refresh_scope or scope, access=access)
         if scope:
             body["scope"] = scope
-        if state.fault("no_token_type"):
-            del body["token_type"]
         return body
 
     def front_channel(params: dict[str, Any], strict_fault: str) -> str:
@@ -193,8 +199,7 @@ def build(state: ServerState) -> Starlette:
                 body = handler(params)
             except OAuthError as exc:
                 return error(exc.code, exc.description)
-            headers = {} if state.fault("no_store_missing") else {"Cache-Control": "no-store", "Pragma": "no-cache"}
-            return JSONResponse(body, headers=headers)
+            return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
         return Route(path, handle, methods=["POST"])
 

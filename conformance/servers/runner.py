@@ -14,6 +14,7 @@ from starlette.routing import Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .base import ServerState
+from .modifiers import ResponseModifiers
 from .registry import load
 
 
@@ -44,7 +45,8 @@ class ReferenceServer:
             module = load(profile)
             state = ServerState(profile, module.FAULTS)
             self.states[profile] = state
-            mounts.append(Mount(f"/{profile}", app=module.build(state)))
+            app = ResponseModifiers(module.build(state), state, getattr(module, "MODIFIERS", {}))
+            mounts.append(Mount(f"/{profile}", app=app))
         self.app = Starlette(routes=mounts)
         if latency > 0:
             self.app.add_middleware(Latency, seconds=latency)

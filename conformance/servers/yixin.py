@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from .base import ServerState, read_params, test_routes
+from .modifiers import change, drop, errors_with_status
 
 ACCESS_LIFETIME = 3600  # the examples' expires_in (lines 51, 73)
 CODE_LIFETIME = 600  # unsaid by the document; RFC 6749 §4.1.2 recommends at most ten minutes
@@ -35,10 +36,18 @@ FAULTS = {
 }
 
 
+# Faults that only alter an answer (see modifiers.py); the handlers below stay a correct server.
+MODIFIERS = {
+    "expires_in_string": change("/expires_in", lambda value, _: str(value)),
+    "expires_in_epoch": change("/expires_in", lambda value, answer: int(answer.now) + value),
+    "no_refresh_token": drop("/refresh_token"),
+    "error_status_200": errors_with_status(200),
+}
+
+
 def build(state: ServerState) -> Starlette:
     def error(code: str, description: str) -> Response:
-        status = 200 if state.fault("error_status_200") else 400
-        return JSONResponse({"error": code, "error_description": description}, status_code=status)
+        return JSONResponse({"error": code, "error_description": description}, status_code=400)
 
     def tokens() -> Response:
         access = state.issue("access_token", None if state.fault("tokens_never_expire") else ACCESS_LIFETIME)
@@ -48,12 +57,6 @@ def build(state: ServerState) -> Starlette:
             "refresh_token": refresh,
             "expires_in": ACCESS_LIFETIME,
         }
-        if state.fault("expires_in_string"):
-            body["expires_in"] = str(ACCESS_LIFETIME)
-        if state.fault("expires_in_epoch"):
-            body["expires_in"] = int(state.clock.now()) + ACCESS_LIFETIME
-        if state.fault("no_refresh_token"):
-            del body["refresh_token"]
         return JSONResponse(body)
 
     async def token(request: Request) -> Response:
