@@ -1,10 +1,11 @@
 """Bad requests get exactly the documented error: each example breaks one thing of a valid request
 (a required parameter missing or empty, a made-up credential, an unknown grant type, the wrong
 HTTP method) and the answer must be the error the spec's `situations` name, in the documented
-envelope and status; never a success, never a 5xx."""
+envelope and status; never a success, never a 5xx. A wrong method need only not crash the server."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from hypothesis import strategies as st
@@ -23,6 +24,7 @@ BAD_ROLE = {
     "access_token": "bad_access_token",
     "password": "wrong_password",
 }
+VSCHAR = re.compile(r"[\x20-\x7e]*")
 GARBAGE = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=40).map(
     lambda s: "x" + s
 )
@@ -87,7 +89,12 @@ def expected_codes(ctx: CheckContext, flow: Flow, breakage: Breakage) -> tuple[s
         return tuple(dict.fromkeys((*flow.missing_codes(breakage.param), *extra)))
     if breakage.kind == "garbage":
         role = flow.operation.params[breakage.param].role or ""
-        return situations.get(BAD_ROLE[role], tuple(error.codes))
+        codes = situations.get(BAD_ROLE[role], tuple(error.codes))
+        if codes and not VSCHAR.fullmatch(breakage.value) and "invalid_request" in error.codes:
+            # Outside the characters such values are made of (RFC 6749 appendix A: VSCHAR), the value is
+            # malformed as well as unknown: invalid_request is as right an answer as the situation's code.
+            codes = (*codes, "invalid_request")
+        return codes
     if breakage.kind == "grant_type":
         return situations.get("unsupported_grant_type", tuple(error.codes))
     return ()  # a wrong method is not in any error table: any refusal will do
@@ -100,10 +107,11 @@ def malformed_requests(ctx: CheckContext) -> None:
     def refused(breakage: Breakage) -> None:
         what = f"{flow.title} with {breakage.describe()}"
         if breakage.kind == "method":
+            # The documents say which method a client uses, not that a server must refuse others (a
+            # server may accept GET as well): only a crash is a violation here.
             reply = ctx.session.call(flow, method=breakage.value)
-            outcome = ctx.outcome(reply)
-            if reply.status >= 500 or outcome.success:
-                raise ctx.fail(f"{what}: expected a refusal, got {outcome.describe(reply)}")
+            if reply.status >= 500:
+                raise ctx.fail(f"{what}: the server failed with HTTP {reply.status}")
             return
         value = {"missing": OMIT, "empty": ""}.get(breakage.kind, breakage.value)
         overrides = {breakage.param: value}
