@@ -312,7 +312,8 @@ def _derived_requirements(profile: Profile) -> tuple[Requirement, ...]:
                 check="response_valid",
                 profile=profile.name,
                 flow=flow.name,
-                lines=line_numbers(flow.response_line, flow.line),
+                # plus the flow's `lines:` (its response table's rows, its method/path line)
+                lines=line_numbers(flow.response_line, flow.line, *_listed(_raw_flow(profile, flow.name).get("lines"))),
             )
         )
         for param, line in flow.required.items():
@@ -332,6 +333,15 @@ def _derived_requirements(profile: Profile) -> tuple[Requirement, ...]:
     return tuple(derived)
 
 
+def _listed(value: Any) -> tuple[Any, ...]:
+    """`lines:` as a list, or one value (`35`, `"55-57, 63"`)."""
+    return tuple(value) if isinstance(value, (list, tuple)) else (value,)
+
+
+def _raw_flow(profile: Profile, name: str) -> Mapping[str, Any]:
+    return profile.raw.get("x-conformance", {}).get("flows", {}).get(name) or {}
+
+
 def _requirement(profile: Profile, raw: Mapping[str, Any]) -> Requirement:
     if raw["level"] not in LEVELS:
         raise ValueError(f"{raw['id']}: level must be one of {', '.join(LEVELS)}")
@@ -349,7 +359,7 @@ def _requirement(profile: Profile, raw: Mapping[str, Any]) -> Requirement:
         flow=raw.get("flow"),
         advisory=bool(rfc) and not profile.rfc_is_normative,
         options={k: v for k, v in raw.items() if k not in known},
-        lines=line_numbers(raw.get("line"), *(raw.get("lines") or ())),
+        lines=line_numbers(raw.get("line"), *_listed(raw.get("lines"))),
     )
 
 
