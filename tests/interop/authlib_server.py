@@ -48,6 +48,12 @@ LOGIN_CSRF_PATTERN = r'name="csrf" value="([^"]+)"'
 CONSENT_CSRF_PATTERN = r'name="consent_csrf" value="([^"]+)"'
 
 
+def _same(expected: str, given: str) -> bool:
+    """Constant-time string comparison that also takes non-ASCII input (secrets.compare_digest
+    raises TypeError on non-ASCII str, which a client may well send)."""
+    return secrets.compare_digest(expected.encode(), given.encode())
+
+
 @dataclass(frozen=True)
 class User:
     """The resource owner; Authlib itself only calls `get_user_id`."""
@@ -87,7 +93,7 @@ class Client(ClientMixin):
         return redirect_uri in self.redirect_uris
 
     def check_client_secret(self, client_secret: str) -> bool:
-        return secrets.compare_digest(self.client_secret, client_secret)
+        return _same(self.client_secret, client_secret)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         """Both secret methods everywhere. "none" only matters to Authlib's ImplicitGrant, which asks
@@ -158,13 +164,13 @@ class Token(TokenMixin):
 class Store:
     """Everything one server instance knows; nothing is shared between instances."""
 
-    def __init__(self) -> None:
+    def __init__(self, implicit: bool = True) -> None:
         client = Client(
             client_id=CLIENT_ID,
             client_secret=CLIENT_SECRET,
             redirect_uris=(REDIRECT_URI,),
-            grant_types=frozenset(GRANT_TYPES),
-            response_types=frozenset(RESPONSE_TYPES),
+            grant_types=frozenset(grant_types(implicit)),
+            response_types=frozenset(response_types(implicit)),
             scope=" ".join(SCOPES),
         )
         self.clients: dict[str, Client] = {CLIENT_ID: client}
@@ -236,7 +242,7 @@ class _PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
 
     def authenticate_user(self, username: str, password: str) -> User | None:
         user = self.server.store.users.get(username)
-        return user if user is not None and secrets.compare_digest(user.password, password) else None
+        return user if user is not None and _same(user.password, password) else None
 
 
 class _ClientCredentialsGrant(grants.ClientCredentialsGrant):
@@ -315,7 +321,20 @@ GRANT_TYPES = tuple(str(g.GRANT_TYPE) for g in (*_AUTHORIZATION_GRANTS, *_TOKEN_
 RESPONSE_TYPES = tuple(sorted(t for g in _AUTHORIZATION_GRANTS for t in g.RESPONSE_TYPES))
 
 
-def metadata(issuer: str) -> dict[str, Any]:
+def _authorization_grants(implicit: bool) -> tuple[type[grants.BaseGrant], ...]:
+    """The grants registered at the authorization endpoint; `implicit=False` leaves Authlib's out."""
+    return _AUTHORIZATION_GRANTS if implicit else (_CodeGrant,)
+
+
+def grant_types(implicit: bool = True) -> tuple[str, ...]:
+    return tuple(str(g.GRANT_TYPE) for g in (*_authorization_grants(implicit), *_TOKEN_GRANTS))
+
+
+def response_types(implicit: bool = True) -> tuple[str, ...]:
+    return tuple(sorted(t for g in _authorization_grants(implicit) for t in g.RESPONSE_TYPES))
+
+
+def metadata(issuer: str, implicit: bool = True) -> dict[str, Any]:
     """RFC 8414 metadata, read off the Authlib classes registered here and checked by Authlib."""
     data = AuthorizationServerMetadata(
         issuer=issuer,
@@ -324,8 +343,8 @@ def metadata(issuer: str) -> dict[str, Any]:
         revocation_endpoint=issuer + "/oauth/revoke",
         introspection_endpoint=issuer + "/oauth/introspect",
         scopes_supported=list(SCOPES),
-        response_types_supported=list(RESPONSE_TYPES),
-        grant_types_supported=list(GRANT_TYPES),
+        response_types_supported=list(response_types(implicit)),
+        grant_types_supported=list(grant_types(implicit)),
         token_endpoint_auth_methods_supported=list(AUTH_METHODS),
         revocation_endpoint_auth_methods_supported=list(_Revocation.CLIENT_AUTH_METHODS),
         introspection_endpoint_auth_methods_supported=list(_Introspection.CLIENT_AUTH_METHODS),
@@ -364,8 +383,13 @@ def _same_origin(target: str) -> str:
     return target if target.startswith("/") and not target.startswith("/\\") else "/"
 
 
-def create_app(store: Store, rotate_refresh_tokens: bool = True) -> Flask:
-    """The Flask app: Authlib's server plus the two HTML pages a person would see."""
+def create_app(
+    store: Store, rotate_refresh_tokens: bool = True, *, with_metadata: bool = True, implicit: bool = True
+) -> Flask:
+    """The Flask app: Authlib's server plus the two HTML pages a person would see.
+
+    `with_metadata=False`: no RFC 8414 document (its URL answers 404, as on a server that publishes
+    none); `implicit=False`: Authlib's ImplicitGrant is not registered (RFC 9700 §2.1.2)."""
     app = Flask(__name__)
     app.secret_key = secrets.token_hex(32)
     app.config["OAUTH2_REFRESH_TOKEN_GENERATOR"] = True  # Authlib issues no refresh tokens unless told
@@ -373,7 +397,8 @@ def create_app(store: Store, rotate_refresh_tokens: bool = True) -> Flask:
     app.config["OAUTH2_SCOPES_SUPPORTED"] = list(SCOPES)  # Authlib answers invalid_scope to any other
     server = _Server(app, store, rotate_refresh_tokens)
     server.register_grant(_CodeGrant, [CodeChallenge(required=False)])
-    server.register_grant(grants.ImplicitGrant)
+    if implicit:
+        server.register_grant(grants.ImplicitGrant)
     for grant in _TOKEN_GRANTS:
         server.register_grant(grant)
     server.register_endpoint(_Revocation)
@@ -383,9 +408,11 @@ def create_app(store: Store, rotate_refresh_tokens: bool = True) -> Flask:
     def index() -> ResponseReturnValue:
         return _page("Authlib interop server", "")
 
-    @app.get("/.well-known/oauth-authorization-server")
-    def well_known() -> ResponseReturnValue:
-        return metadata(app.config["ISSUER"])
+    if with_metadata:
+
+        @app.get("/.well-known/oauth-authorization-server")
+        def well_known() -> ResponseReturnValue:
+            return metadata(app.config["ISSUER"], implicit)
 
     @app.route("/login", methods=["GET", "POST"])
     def login() -> ResponseReturnValue:
@@ -395,9 +422,9 @@ def create_app(store: Store, rotate_refresh_tokens: bool = True) -> Flask:
             user = store.users.get(form.get("username", ""))
             if (
                 expected
-                and secrets.compare_digest(expected, form.get("csrf", ""))
+                and _same(expected, form.get("csrf", ""))
                 and user is not None
-                and secrets.compare_digest(user.password, form.get("password", ""))
+                and _same(user.password, form.get("password", ""))
             ):
                 session.clear()
                 session["user"] = user.username
@@ -421,7 +448,7 @@ def create_app(store: Store, rotate_refresh_tokens: bool = True) -> Flask:
             values = {"client": grant.client.client_id, "scope": grant.request.scope or "", "action": action}
             return _page("Consent", _CONSENT_FORM, csrf=csrf, **values)
         expected = session.pop("consent_csrf", "")
-        if not expected or not secrets.compare_digest(expected, request.form.get("consent_csrf", "")):
+        if not expected or not _same(expected, request.form.get("consent_csrf", "")):
             return _page("Consent expired", "<p>Bad or missing consent_csrf.</p>", 400)
         granted = user if request.form.get("confirm") == "yes" else None
         return server.create_authorization_response(grant_user=granted, grant=grant)
@@ -456,9 +483,9 @@ class AuthlibServer:
     white-box setup (say, ageing a code); black-box tests should not need it.
     """
 
-    def __init__(self, *, rotate_refresh_tokens: bool = True) -> None:
-        self.store = Store()
-        self.app = create_app(self.store, rotate_refresh_tokens)
+    def __init__(self, *, rotate_refresh_tokens: bool = True, metadata: bool = True, implicit: bool = True) -> None:
+        self.store = Store(implicit)
+        self.app = create_app(self.store, rotate_refresh_tokens, with_metadata=metadata, implicit=implicit)
         self.errors: list[BaseException] = []
         got_request_exception.connect(self._record_error, self.app)
         self._httpd: BaseWSGIServer | None = None

@@ -136,3 +136,16 @@ def test_implicit_puts_the_token_in_the_fragment(client: httpx.Client) -> None:
     redirect = _authorize(client, response_type="token", client_id=CLIENT_ID, scope="write", state="s1")
     assert (redirect["token_type"], redirect["expires_in"], redirect["state"]) == ("Bearer", "3600", "s1")
     assert _introspect(client, redirect["access_token"])["scope"] == "write"
+
+
+def test_switches_no_metadata_and_no_implicit() -> None:
+    """The second interop configuration: no RFC 8414 document, and Authlib refuses response_type=token."""
+    with AuthlibServer(metadata=False, implicit=False) as server, httpx.Client(base_url=server.url, timeout=10) as http:
+        assert http.get("/.well-known/oauth-authorization-server").status_code == 404
+        params = {"response_type": "token", "client_id": CLIENT_ID, "redirect_uri": REDIRECT_URI, "state": "s1"}
+        refused = http.get("/oauth/authorize", params=params)
+        location = urlsplit(refused.headers.get("location", ""))
+        answer = {k: v[0] for k, v in parse_qs(location.query or location.fragment).items()}
+        assert answer.get("error") == "unsupported_response_type", refused.text
+        code = http.get("/oauth/authorize", params={**params, "response_type": "code"})
+        assert code.status_code == 302 and code.headers["location"].startswith("/login?next=")
