@@ -10,6 +10,10 @@ import re
 import shutil
 from pathlib import Path
 
+from conformance.report.html import trace_counts
+from conformance.spec import load_profiles
+from conformance.trace import matrix
+
 from .fixtures.browser import Chromium
 from .fixtures.report_runs import SuiteRunner
 
@@ -35,6 +39,19 @@ def test_summary_is_self_contained(suite_run: SuiteRunner) -> None:
     assert reasons is not None
     assert "deselected (-k, -m or --deselect)" in reasons.group(1)
     assert "<code>the -k / -m / --deselect selection</code>" in reasons.group(1)
+    # The traceability matrix, from the spec: collapsed, one row per normative line of the document.
+    counts = trace_counts(matrix(load_profiles()["yixin"]))
+    summary = (
+        f"Traceability: {counts['normative']} normative lines, covered {counts['covered']}, "
+        f"not testable {counts['not testable']}</summary>"
+    )
+    trace = re.search(r'<details class="trace" id="trace-yixin"><summary>(.*?)</details>', page, re.S)
+    assert trace is not None and summary in trace.group(1)
+    assert counts["normative"] > 0 and counts["uncovered"] == 0
+    assert len(re.findall(r"<tr data-line=", trace.group(1))) == counts["normative"]
+    single_use = re.search(r'<tr data-line="35" data-trace="covered">.*?</tr>', trace.group(1))
+    assert single_use is not None and "YX-CODE-SINGLE-USE" in single_use.group(0)
+    assert '<tr data-line="94" data-trace="not-testable">' in trace.group(1)
 
 
 def test_summary_in_headless_chromium(suite_run: SuiteRunner, chromium: Chromium, tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from conformance.spec import line_numbers, load_profile, load_profiles, spec_dir
-from conformance.trace import matrix, render
+from conformance.trace import matrix, normative_lines, not_testable, render
 
 DOCUMENT_PROFILES = [name for name, p in load_profiles().items() if p.document.endswith(".txt")]
 
@@ -16,6 +16,21 @@ def test_every_normative_line_has_a_requirement_or_a_reason(name: str) -> None:
     profile = load_profiles()[name]
     uncovered = [row.line for row in matrix(profile) if row.normative and row.status == "uncovered"]
     assert not uncovered, f"{name}: normative lines without a requirement or a not_testable reason: {uncovered}"
+
+
+@pytest.mark.parametrize("name", DOCUMENT_PROFILES)
+def test_every_document_profile_marks_its_normative_lines(name: str) -> None:
+    profile = load_profiles()[name]
+    assert "traceability" in profile.raw["x-conformance"], f"{name}: no x-conformance.traceability block"
+    normative = set(normative_lines(profile))
+    assert normative, f"{name}: the traceability block marks no normative line"
+    stray = sorted(set(not_testable(profile)) - normative)
+    assert not stray, f"{name}: not_testable lines that are not marked normative: {stray}"
+
+
+def test_a_flow_s_lines_are_decided_by_its_response_requirement() -> None:
+    profile = load_profiles()["yixin"]
+    assert {41, 55, 56, 57} <= set(profile.requirement("YX-EXCHANGE-CODE-RESPONSE").lines)
 
 
 def test_an_uncovered_normative_line_is_reported(tmp_path) -> None:

@@ -33,6 +33,9 @@ flex-wrap:wrap;gap:.4rem 1rem;align-items:center;z-index:1}
 #filters label{white-space:nowrap}#filters input[type=search]{min-width:16rem;padding:.2rem .4rem}
 #filters .chip{border:1px solid #d8dde6;border-radius:.8rem;padding:.1rem .5rem}
 #shown{font-weight:600}a.id{white-space:nowrap}table.reasons td:nth-child(3){width:45%}
+details.trace>summary{font-weight:400}table.trace td.num{width:3.5rem}table.trace .badge{font-size:11px;
+margin:0 .5rem 0 .2rem;padding:0 .35rem}tr[data-trace=gap] td,tr[data-trace=uncovered] td{background:#fffbea}
+tr[data-trace=not-testable] td:last-child{color:#5b6475}
 """
 
 JS = r"""

@@ -5,7 +5,10 @@ Rendered from certification.json and the evidence files only, so `oauth2-conform
 can rebuild it from a run directory kept as a CI artefact. On top: the verdict, why requirements
 did not run (grouped by reason, with what to set), the CI gate and the totals. Then one table of
 every requirement, findings first, filtered by verdict, level and profile and searched by ID or
-text (assets.py). A finding's masked exchanges and curl reproduction expand in place.
+text (assets.py). A finding's masked exchanges and curl reproduction expand in place. Last, per
+profile, the traceability matrix (conformance/trace.py), collapsed: each normative line of the
+document with the requirements that decide it, or why it cannot be tested. It comes from the specs
+(the profiles named in certification.json), with the document's text when the documents are at hand.
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
+from ..errors import SpecError
+from ..spec import Profile, load_profiles
+from ..trace import TraceRow, matrix
 from . import reasons
 from .assets import CSS, JS
 from .certification import VERDICTS, Certification, RequirementRecord
@@ -44,6 +50,7 @@ def render(doc: Certification, run_dir: RunDir) -> str:
         _reasons(doc),
         _gate(doc),
         _requirements(doc, run_dir),
+        _traceability(doc),
         f"<details><summary>Run</summary>{_run_facts(doc)}</details>",
         f'<p class="muted">oauth2-conformance {escape(doc["suite"]["version"])}; '
         "secrets, codes and tokens are masked as ‹kind#n›.</p>",
@@ -209,3 +216,80 @@ def _read(run_dir: RunDir, relative: str) -> str:
 def write(doc: Certification, run_dir: RunDir) -> Path:
     run_dir.summary.write_text(render(doc, run_dir), encoding="utf-8")
     return run_dir.summary
+
+
+GAP = "not yet checked"  # a not_testable reason that is a gap: testable, but no requirement decides it yet
+
+
+def _spec_profiles(names: list[str]) -> dict[str, Profile]:
+    """The specs of the run's profiles, by name; a profile whose spec is not at hand has no matrix."""
+    try:
+        known = load_profiles()
+    except SpecError:
+        return {}
+    return {name: known[name] for name in names if name in known}
+
+
+def trace_counts(rows: list[TraceRow]) -> dict[str, int]:
+    """Normative lines, and how many are covered, not testable, not yet checked (a gap) or uncovered."""
+    normative = [r for r in rows if r.normative]
+    gaps = sum(1 for r in normative if not r.requirements and (r.not_testable or "").startswith(GAP))
+    covered = sum(1 for r in normative if r.requirements)
+    untestable = sum(1 for r in normative if not r.requirements and r.not_testable) - gaps
+    return {
+        "normative": len(normative),
+        "covered": covered,
+        "not testable": untestable,
+        GAP: gaps,
+        "uncovered": len(normative) - covered - untestable - gaps,
+    }
+
+
+def _traceability(doc: Certification) -> str:
+    """Per profile, a collapsed matrix: each normative line, its requirement IDs (with this run's
+    verdicts) or the reason it cannot be tested."""
+    verdicts = {(r["profile"], r["id"]): r["verdict"] for r in doc["requirements"]}
+    specs = _spec_profiles([p["name"] for p in doc["profiles"]])
+    sections = []
+    for name, profile in specs.items():
+        rows = [r for r in matrix(profile) if r.normative]
+        if not rows:
+            continue
+        counts = trace_counts(rows)
+        summary = (
+            f"Traceability: {counts['normative']} normative lines, covered {counts['covered']}, "
+            f"not testable {counts['not testable']}"
+        )
+        summary += "".join(f", {key} {counts[key]}" for key in (GAP, "uncovered") if counts[key])
+        with_text = any(r.text for r in rows)
+        head = "<th>line</th>" + ("<th>document</th>" if with_text else "") + "<th>requirements, or why not</th>"
+        body = "".join(_trace_row(name, r, with_text, verdicts) for r in rows)
+        sections.append(
+            f'<details class="trace" id="trace-{escape(name)}"><summary>{escape(name)} '
+            f"({escape(profile.document)}): {escape(summary)}</summary>"
+            f'<table class="trace"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></details>'
+        )
+    if not sections:
+        return ""
+    return (
+        '<h2>Traceability</h2><p class="muted">Each normative line of the document, and the requirements that '
+        "decide it (with this run's verdict) or why it cannot be tested.</p>" + "".join(sections)
+    )
+
+
+def _trace_row(profile: str, row: TraceRow, with_text: bool, verdicts: dict[tuple[str, str], str]) -> str:
+    if row.requirements:
+        links = []
+        for rid in row.requirements:
+            verdict = verdicts.get((profile, rid))
+            mark = f'<span class="badge v-{_slug(verdict)}">{escape(verdict)}</span>' if verdict else ""
+            links.append(f'<a class="id" href="#verdict=all&amp;q={escape(rid)}">{escape(rid)}</a>{mark}')
+        what, status = " ".join(links), "covered"
+    elif row.not_testable:
+        gap = row.not_testable.startswith(GAP)
+        what = escape(row.not_testable if gap else f"not testable: {row.not_testable}")
+        status = "gap" if gap else "not-testable"
+    else:
+        what, status = "NOT COVERED", "uncovered"
+    text = f"<td>{escape(row.text)}</td>" if with_text else ""
+    return f'<tr data-line="{row.line}" data-trace="{status}"><td class="num">{row.line}</td>{text}<td>{what}</td></tr>'
