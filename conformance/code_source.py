@@ -19,6 +19,7 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_plus
 
 from .client import Reply
 from .errors import MissingPrerequisite, SuiteError
@@ -77,6 +78,27 @@ def parse_code(output: str, source: str) -> tuple[str, CodeOrigin]:
         return code, CodeOrigin(True, params, f"{source} (JSON)", "authorization_code")
     code = text.splitlines()[-1].strip() if text else ""
     return code, CodeOrigin(False, {}, f"{source} (a bare code)", "authorization_code")
+
+
+def _no_code(path: str, reply: Reply, login: bool) -> str:
+    """Why the authorization endpoint gave no code, and what would get one."""
+    error = redirect_value(reply, "error")
+    if error:
+        description = redirect_value(reply, "error_description") or ""
+        detail = f" ({unquote_plus(description)})" if description else ""
+        return (
+            f"{path} refused the authorization request with error {unquote_plus(error)}{detail}; "
+            "see the requirement of that endpoint, or set code_command in the target config"
+        )
+    if login:
+        return (
+            f"{path} gave no code after the login steps (HTTP {reply.status}): they stopped at a page none of "
+            "them matches; check the login steps' match and form against that page, or set code_command"
+        )
+    return (
+        f"{path} did not redirect with a code (HTTP {reply.status}; it does not auto-approve): "
+        "set login steps or code_command in the target config"
+    )
 
 
 class CodeSource:
@@ -149,9 +171,6 @@ class CodeSource:
         reply = session.call(authorize, params)
         code = redirect_value(reply, authorize.redirect["code_param"])
         if not code:
-            raise MissingPrerequisite(
-                f"{authorize.operation.path} did not redirect with a code (it does not auto-approve, or the login "
-                "steps stopped at a page none of them matches): set code_command or login in the target config"
-            )
+            raise MissingPrerequisite(_no_code(authorize.operation.path, reply, bool(session.config.login)))
         sent = {k: str(v) for k, v in session.last_sent.items()}
         return code, CodeOrigin(True, sent, "the authorization endpoint", session.last_client_key)
