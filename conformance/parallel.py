@@ -60,9 +60,38 @@ ALLURE_FILES = "oauth2_allure"
 CONFIGS = "oauth2_configs"
 REQUESTS = "oauth2_requests"
 DESELECTED = "oauth2_deselected"
+DIST = "oauth2_dist"
 
 REMOTE = pytest.StashKey["Remote"]()
 GUARD = pytest.StashKey["TargetLock"]()
+
+
+def weight(requirement: Requirement) -> int:
+    """A rough cost: the lifecycle state machine makes the most exchanges, then the other properties."""
+    from .checks import REGISTRY
+
+    if requirement.check == "lifecycle_model":
+        return 10
+    check = REGISTRY.get(requirement.check)
+    return 5 if check is not None and check.__module__.startswith("conformance.properties") else 1
+
+
+def spread(items: list[pytest.Item], workers: int, chunk: int) -> list[pytest.Item]:
+    """The order a worker collects: heaviest first (longest processing time first), the heavy ones
+    placed so xdist's first chunks (`chunk` consecutive items per worker) give each worker one
+    before any gets a second; the isolated ones last, when they hold up little. Every worker
+    computes the same order, as xdist requires."""
+    ranked = sorted(items, key=_rank)
+    head = min(len([item for item in ranked if not isolated(item.requirement)]), workers * chunk)  # type: ignore[attr-defined]
+    slots: list[pytest.Item | None] = [None] * head
+    for i, item in enumerate(ranked[:head]):
+        slots[(i % workers) * chunk + i // workers] = item
+    return [item for item in slots if item is not None] + ranked[head:]
+
+
+def _rank(item: Any) -> tuple[bool, int]:
+    """Isolated requirements last (each one waits for the target to be free), then heaviest first."""
+    return isolated(item.requirement), -weight(item.requirement)
 
 
 def isolated(requirement: Requirement) -> bool:
@@ -113,6 +142,11 @@ class Controller:
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput[SEED] = self.seed
         node.workerinput[LOCK_DIR] = self.lock_dir
+        node.workerinput[DIST] = [getattr(self.config.option, "dist", "load"), self._chunk_limit()]
+
+    def _chunk_limit(self) -> int | None:
+        value = getattr(self.config.option, "maxschedchunk", None)
+        return int(value) if value else None
 
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         remote = self.config.stash[REMOTE]
@@ -152,6 +186,21 @@ class Worker:
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.deselected.extend(item.nodeid for item in items)
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Under `--dist load` (xdist's default), the costly requirements start first, one per worker."""
+        from .items import RequirementItem
+
+        dist, limit = self.config.workerinput.get(DIST, ["load", None])  # type: ignore[attr-defined]
+        workers = worker_count(self.config)
+        if dist != "load" or workers < 2 or not all(isinstance(item, RequirementItem) for item in items):
+            return
+        if len(items) < 2 * workers:  # xdist then deals them out one by one, round robin
+            items[:] = spread(items, 1, len(items))
+            return
+        per_worker = len(items) // workers // 4  # xdist's first chunk per worker (LoadScheduling.schedule)
+        chunk = max(min(per_worker, limit) if limit else per_worker, 2)
+        items[:] = spread(items, workers, chunk)
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self) -> None:

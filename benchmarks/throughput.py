@@ -1,0 +1,203 @@
+"""Throughput on one reference server, side by side, and the latency-bound case with pytest-xdist.
+
+    python benchmarks/throughput.py                         # everything, defaults below
+    python benchmarks/throughput.py --skip-latency          # the side-by-side part only
+    python benchmarks/throughput.py --schemathesis /path/to/venv/bin/schemathesis
+
+Part 1, one reference server (its own process, `oauth2-conformance serve`), one profile:
+  * the httpx floor: a plain httpx.Client loop posting token requests, for `--seconds`;
+  * the suite: `pytest --target-config` with `--examples 100`; validated exchanges per second are
+    the requests it made over pytest's own session time (collection, checks, report included);
+  * Schemathesis CLI on the same spec (optional: skipped, saying so, when it is not installed).
+Part 2, the same server behind benchmarks/latency_proxy.py (+`--latency-ms` per exchange): the
+suite sequentially and with `-n 2/4/8`, a fresh server for each run (the clock checks move its
+clock), with the proxy's peak number of connections.
+
+Every run is bounded: subprocess timeouts, a time-bounded floor loop, a proxy with a connection cap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from latency_proxy import LatencyProxy
+
+from conformance.servers import reference_config
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN_TIMEOUT = 900
+# Bytecode caching on, as on a developer's machine or a CI cache: a sandbox that sets
+# PYTHONDONTWRITEBYTECODE=1 recompiles every module (and re-rewrites the plugin's asserts) in every
+# process, about 0.6 s more per pytest process, which would be charged to each xdist worker.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+ENV.setdefault("PYTHONPYCACHEPREFIX", str(Path(tempfile.gettempdir()) / "oauth2-conformance-pycache"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def served(profile: str) -> Iterator[int]:
+    """A reference server in its own process (so it never shares a GIL with what measures it)."""
+    port = free_port()
+    command = [sys.executable, "-m", "conformance.cli", "serve", "--profile", profile, "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("the reference server did not start within 30 s")
+        yield port
+    finally:
+        process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=10)
+        if process.poll() is None:
+            process.kill()
+
+
+def floor(url: str, seconds: float, limit: int = 200_000) -> float:
+    """Requests per second of a plain httpx loop (token requests with a bad code: a 400 each)."""
+    form = {"client_id": "app-1", "client_secret": "secret-1", "grant_type": "authorization_code", "code": "nope"}
+    with httpx.Client() as client:
+        client.post(url, data=form)
+        count, started = 0, time.monotonic()
+        while count < limit and time.monotonic() - started < seconds:
+            client.post(url, data=form)
+            count += 1
+        return count / (time.monotonic() - started)
+
+
+def suite(profile: str, base: str, folder: Path, *extra: str) -> dict[str, float]:
+    """One pytest run against `base`; requests, pytest's session time, wall time, verdicts."""
+    config = reference_config(profile, base)
+    config_file = folder / f"{profile}.yaml"
+    config_file.write_text(yaml.safe_dump(config), encoding="utf-8")
+    run_id = f"run-{time.monotonic_ns()}"
+    command = [
+        sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--target-config={config_file}",
+        f"--reports-dir={folder}", f"--run-id={run_id}", *extra,
+    ]  # fmt: skip
+    started = time.monotonic()
+    done = subprocess.run(
+        command, capture_output=True, text=True, cwd=folder, timeout=RUN_TIMEOUT, check=False, env=ENV
+    )
+    wall = time.monotonic() - started
+    requests = re.search(r"(\d+) requests to the target", done.stdout)
+    session = re.search(r" in ([\d.]+)s", done.stdout)
+    if requests is None or session is None:
+        raise RuntimeError(f"suite run failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    doc = json.loads((folder / run_id / "certification.json").read_text(encoding="utf-8"))
+    verdicts: dict[str, int] = {}
+    for record in doc["requirements"]:
+        verdicts[record["verdict"]] = verdicts.get(record["verdict"], 0) + 1
+    return {"requests": int(requests.group(1)), "session": float(session.group(1)), "wall": wall, **verdicts}
+
+
+def schemathesis(executable: str | None, profile: str, base: str, seconds: float) -> str:
+    """Schemathesis CLI's requests per second on the profile's spec, or why it was skipped."""
+    found = executable or shutil.which("schemathesis") or shutil.which("st")
+    if not found:
+        return "skipped: Schemathesis is not installed (optional; give --schemathesis PATH)"
+    spec = ROOT / "specs" / f"{profile}.yaml"
+    command = [found, "run", str(spec), "--url", base, "--max-examples", "50", "--phases", "examples,fuzzing"]
+    started = time.monotonic()
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=seconds * 20, check=False)
+    except subprocess.TimeoutExpired:
+        return "timed out"
+    elapsed = time.monotonic() - started
+    out = done.stdout + done.stderr
+    total = re.search(r"(\d+)\s+(?:total\s+)?(?:API\s+)?(?:requests|test cases generated)", out, re.IGNORECASE)
+    if total is None:
+        return f"ran {elapsed:.1f} s but reported no request count (exit {done.returncode}): {out[-300:]!r}"
+    count = int(total.group(1))
+    return f"{count / elapsed:,.0f} requests/s ({count} in {elapsed:.1f} s wall, CLI start included)"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default="yixin", help="profile of the side-by-side part (default yixin)")
+    parser.add_argument("--examples", default="100")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of the floor loop")
+    parser.add_argument("--schemathesis", metavar="PATH", help="the Schemathesis CLI (default: on PATH)")
+    parser.add_argument("--latency-ms", type=float, default=25.0)
+    parser.add_argument("--latency-profiles", default="ekuaibao,rfc6749")
+    parser.add_argument("--latency-examples", default="quick")
+    parser.add_argument("--workers", default="2,4,8")
+    parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--skip-throughput", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        if not args.skip_throughput:
+            profile = args.profile
+            with served(profile) as port:
+                base = f"http://127.0.0.1:{port}/{profile}"
+                rate = floor(f"{base}/oauth/token" if profile == "yixin" else _token_url(profile, base), args.seconds)
+                print(f"[{profile}] httpx floor: {rate:,.0f} requests/s", flush=True)
+                # cold: a fresh folder, where Hypothesis first builds its unicode tables (.hypothesis/);
+                # warm: the same folder again, as every later run in a checkout or a cached CI job.
+                for state in ("cold", "warm"):
+                    run = suite(profile, base, folder, "--examples", args.examples, "-p", "no:xdist")
+                    speed = run["requests"] / run["session"]
+                    print(
+                        f"[{profile}] suite --examples {args.examples} ({state}): {speed:,.0f} validated exchanges/s "
+                        f"({run['requests']:.0f} in {run['session']:.2f} s; {speed / rate:.2f}x the floor)",
+                        flush=True,
+                    )
+                print(f"[{profile}] schemathesis: {schemathesis(args.schemathesis, profile, base, args.seconds)}")
+        if args.skip_latency:
+            return 0
+        for profile in args.latency_profiles.split(","):
+            sequential = None
+            for workers in [1, *(int(n) for n in args.workers.split(","))]:
+                with served(profile) as port, LatencyProxy(port, args.latency_ms / 1000, max_connections=64) as proxy:
+                    base = f"http://127.0.0.1:{proxy.port}/{profile}"
+                    extra = ["-p", "no:xdist"] if workers == 1 else ["-n", str(workers)]
+                    run = suite(profile, base, folder, "--examples", args.latency_examples, *extra)
+                    sequential = sequential or run["wall"]
+                    label = "sequential" if workers == 1 else f"-n {workers}"
+                    verdicts = ", ".join(f"{run[k]:.0f} {k}" for k in ("pass", "fail", "not run", "error") if k in run)
+                    print(
+                        f"[{profile} +{args.latency_ms:g} ms] {label:<10} {run['wall']:6.1f} s wall "
+                        f"({run['session']:.1f} s in pytest), speedup {sequential / run['wall']:.2f}x, "
+                        f"{run['requests']:.0f} requests, peak {proxy.stats.peak} connections "
+                        f"({proxy.stats.connections} opened, {proxy.stats.refused} refused); {verdicts}",
+                        flush=True,
+                    )
+    return 0
+
+
+def _token_url(profile: str, base: str) -> str:
+    from conformance.spec import load_profiles
+
+    spec = load_profiles()[profile]
+    path = next(iter(spec.document.get("paths", {})), "/token") if hasattr(spec, "document") else "/token"
+    return base + path
+
+
+if __name__ == "__main__":
+    sys.exit(main())
