@@ -5,7 +5,9 @@ that answers one), or the profile's authorization endpoint (auto-approving, or d
 config's `login` steps). A code_command gets the authorization request the suite wants in its
 environment (CODE_ENV) and prints the bare code, or JSON naming the parameters it actually used;
 only then can requirements whose precondition concerns that request (redirect_uri at the token
-endpoint, PKCE) be decided.
+endpoint, PKCE) be decided. The suite's own authorization requests carry PKCE wherever the target
+declares it (session.pkce_parameters); a code_command gets a code_challenge only when a check asks
+for one, and must then confirm it in its JSON.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class CodeOrigin:
     params: Mapping[str, str]
     source: str
     client: str | None = None  # the `clients` key of the client it was issued to
+    verifier: str | None = None  # the PKCE code_verifier the suite chose for its code_challenge
 
     def carried(self, name: str) -> bool | None:
         return (name in self.params) if self.known else None
@@ -78,6 +81,14 @@ def parse_code(output: str, source: str) -> tuple[str, CodeOrigin]:
         return code, CodeOrigin(True, params, f"{source} (JSON)", "authorization_code")
     code = text.splitlines()[-1].strip() if text else ""
     return code, CodeOrigin(False, {}, f"{source} (a bare code)", "authorization_code")
+
+
+class AuthorizationRefused(MissingPrerequisite):
+    """The authorization endpoint answered the request for a code with an error (RFC 6749 §4.1.2.1)."""
+
+    def __init__(self, message: str, error: str) -> None:
+        super().__init__(message)
+        self.error = error
 
 
 def _no_code(path: str, reply: Reply, login: bool) -> str:
@@ -153,6 +164,13 @@ class CodeSource:
             )
         code, origin = parse_code(output, "code_command")
         for name, value in extra.items():
+            if not isinstance(value, (str, int, float)):  # asked to leave it out: the JSON must not name it
+                if origin.carried(name) is not False:
+                    raise MissingPrerequisite(
+                        f"the code needs an authorization request without {name}, and code_command did not confirm "
+                        f"it left it out: have it print a JSON object with the code and the parameters it used"
+                    )
+                continue
             if origin.params.get(name) != str(value):
                 raise MissingPrerequisite(
                     f"the code needs an authorization request with {name}={value!r} ({CODE_ENV.get(name, name)} in "
@@ -171,6 +189,11 @@ class CodeSource:
         reply = session.call(authorize, params)
         code = redirect_value(reply, authorize.redirect["code_param"])
         if not code:
-            raise MissingPrerequisite(_no_code(authorize.operation.path, reply, bool(session.config.login)))
+            reason = _no_code(authorize.operation.path, reply, bool(session.config.login))
+            error = redirect_value(reply, "error")
+            raise AuthorizationRefused(reason, unquote_plus(error)) if error else MissingPrerequisite(reason)
         sent = {k: str(v) for k, v in session.last_sent.items()}
-        return code, CodeOrigin(True, sent, "the authorization endpoint", session.last_client_key)
+        verifier = (
+            session.pkce_verifier(sent.get("code_challenge", "")) if "code_challenge" not in (params or {}) else None
+        )
+        return code, CodeOrigin(True, sent, "the authorization endpoint", session.last_client_key, verifier)

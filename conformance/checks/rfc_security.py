@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from ..capabilities import PKCE_METHODS
 from ..client import Reply
+from ..code_source import AuthorizationRefused
 from ..errors import MissingPrerequisite, NotApplicable, PreconditionFailed
 from ..session import OMIT
 from ..spec import Flow
@@ -267,7 +268,15 @@ def pkce_downgrade_refused(ctx: CheckContext) -> None:
         )
     session.require_offered(flow)
     param = role_param(flow, "code")
-    code = session.new_code()
+    try:  # a code whose authorization request carries no code_challenge (the suite adds one otherwise)
+        code = session.new_code({"code_challenge": OMIT, "code_challenge_method": OMIT})
+    except AuthorizationRefused as exc:
+        if exc.error != "invalid_request":
+            raise
+        raise NotApplicable(
+            f"the target issues no code without a code_challenge (it requires PKCE, RFC 7636 §4.4.1), so no "
+            f"downgrade is possible: {exc}"
+        ) from None
     origin = session.code_origins.get(code)
     if origin is None or not origin.known:
         raise MissingPrerequisite(
