@@ -5,7 +5,8 @@ target answers slowly? Issue 9's scenario: an independent server ~40 ms away, co
 
 Starts `oauth2-conformance serve --latency-ms N` (127.0.0.1, stopped by PID at the end), then runs
 each profile RUNS times with `--target-config` whose code_command is `curl` on the server's
-/_test/code. Every run must exit 0 with the profile certified, and for every requirement pytest's
+/_test/code (rfc6749: the contract's JSON code_command, tests/fixtures/code_source.py, with its
+login steps kept for the authorization-endpoint requirements). Every run must exit 0, certified, and for every requirement pytest's
 outcome (from JUnit) must match certification.json's verdict. Prints one line per run.
 """
 
@@ -29,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from conformance.servers import PROFILES, reference_config
 
+CODE_SOURCE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "code_source.py"
 EXPECTED = {"pass": "passed", "warning": "passed", "fail": "failure", "not run": "skipped", "not applicable": "skipped"}
 
 
@@ -72,8 +74,10 @@ def main() -> int:
                 url = f"http://127.0.0.1:{port}/{profile}"
                 config = reference_config(profile, url)
                 config.pop("code_url", None)
-                config["code_command"] = f"curl -sS {url}/_test/code"
-                config["login"] = []  # codes come from the command, as from an independent server's tooling
+                if "login" in config:  # rfc6749: a code_command to the contract (JSON naming what it used)
+                    config["code_command"] = f"{sys.executable} {CODE_SOURCE} {url}/_test/authorize"
+                else:  # the vendor profiles: a bare code, as their SDK-side tooling would print
+                    config["code_command"] = f"curl -sS {url}/_test/code"
                 path = Path(folder) / f"{profile}.yaml"
                 path.write_text(yaml.safe_dump(config), encoding="utf-8")
                 for run in range(1, args.runs + 1):

@@ -20,7 +20,7 @@ from .modifiers import change, unwrap
 DAY_MS = 86_400_000
 DEFAULT_DAYS = 32  # "默认32天后到期" (lines 37, 113)
 VERIFY_CODE_LIFETIME = 2 * 3600  # two hours, single use (line 15)
-FEATURE_DAYS = 365  # unsaid by the document: the feature (powerCode) expires a year after build
+FEATURE_DAYS = 3650  # unsaid by the document: the feature (powerCode) expires ten years after build
 CORPORATION_ID = "corp-1"
 CONSTANT_TOKEN = "u-constant-token"  # the constant_access_token fault's accessToken
 FEATURE_EXPIRY_MS: dict[int, int] = {}  # id(state) -> the feature's expiry, epoch milliseconds
