@@ -6,8 +6,9 @@ target answers slowly? Issue 9's scenario: an independent server ~40 ms away, co
 Starts `oauth2-conformance serve --latency-ms N` (127.0.0.1, stopped by PID at the end), then runs
 each profile RUNS times with `--target-config` whose code_command is `curl` on the server's
 /_test/code (rfc6749: the contract's JSON code_command, tests/fixtures/code_source.py, with its
-login steps kept for the authorization-endpoint requirements). Every run must exit 0, certified, and for every requirement pytest's
-outcome (from JUnit) must match certification.json's verdict. Prints one line per run.
+login steps kept for the authorization-endpoint requirements). Every run must exit 0, certified,
+and for every requirement pytest's outcome (from JUnit) must match certification.json's verdict.
+Prints one line per run.
 """
 
 from __future__ import annotations
