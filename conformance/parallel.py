@@ -13,14 +13,17 @@ How a parallel run stays one run:
 * **Budget**: `max_requests` and `rate` are for the whole run. Each of N workers gets
   `max_requests // N` requests and `rate / N` requests per second (`Runtime.share`).
 * **Isolation**: against a real target (`--target`), every worker talks to the same server. A
-  requirement that moves the target's clock (`clock_url`, or waits out a lifetime) or that needs
-  the target to itself (Yixin's "a new code ends every earlier access token") holds an exclusive
-  lock on the target while it runs; every other requirement holds a shared one. So an isolated
-  requirement never runs beside another requirement of that target, and the rest run side by side.
-  A waiting exclusive lock stops new shared holders (writer preference), so it is not starved.
-  How far the clock was moved is shared through a file next to the lock, so every worker's
-  `session.now()` keeps agreeing with the target's clock. The embedded reference servers need
-  none of this: each worker starts its own, and a worker runs one requirement at a time.
+  requirement that moves the target's clock (with `clock_url`; one that waits a lifetime out in
+  real time moves nothing and runs beside the others), or that needs the target to itself
+  (Yixin's "a new code ends every earlier access token"), holds an exclusive lock on the target
+  while it runs; every other requirement holds a shared one. So an isolated requirement never
+  runs beside another requirement of that target, and the rest run side by side. A waiting
+  exclusive lock stops new shared holders (writer preference), so it is not starved. How far the
+  clock was moved is shared through a file next to the lock, so every worker's `session.now()`
+  keeps agreeing with the target's clock. The embedded reference servers need none of this: each
+  worker starts its own, and a worker runs one requirement at a time.
+* **Order**: under `--dist load` each worker collects the same order: the costly requirements
+  first, one per worker (longest processing time first), the isolated ones last.
 
 Why a lock and not `xdist_group` + `--dist loadgroup`: a group runs on one worker, but beside the
 other workers' items, so grouping the clock movers would not keep them apart from the rest; and
@@ -96,6 +99,16 @@ def _rank(item: Any) -> tuple[bool, int]:
 
 def isolated(requirement: Requirement) -> bool:
     return requirement.check in ISOLATED_CHECKS
+
+
+def needs_target_alone(requirement: Requirement, session: Any) -> bool:
+    """Exclusive on a shared target: a check that moves its clock (only with `clock_url`: waiting
+    a lifetime out in real time moves nothing, so the others go on meanwhile), or one that any
+    other requirement running at the same time could decide for it."""
+    if requirement.check in ALONE_CHECKS:
+        return True
+    config = getattr(session, "config", None)
+    return requirement.check in CLOCK_CHECKS and bool(getattr(config, "clock_url", None))
 
 
 def is_worker(config: pytest.Config) -> bool:
@@ -264,7 +277,7 @@ class TargetLock:
 
     @contextlib.contextmanager
     def hold(self, requirement: Requirement, session: Any) -> Iterator[None]:
-        exclusive = isolated(requirement)
+        exclusive = needs_target_alone(requirement, session)
         fcntl.flock(self._turnstile, fcntl.LOCK_EX)
         try:
             fcntl.flock(self._rw, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)

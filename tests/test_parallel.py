@@ -88,7 +88,7 @@ def test_every_check_that_moves_the_clock_runs_isolated() -> None:
 def test_an_exclusive_holder_never_runs_beside_a_shared_one(tmp_path: Path) -> None:
     requirements = {r.check: r for p in load_profiles().values() for r in p.requirements}
     alone, ordinary = requirements["code_expires"], requirements["code_single_use"]
-    session = type("S", (), {"clock_offset": 0.0})
+    session = type("S", (), {"clock_offset": 0.0, "config": type("C", (), {"clock_url": "http://t/_test/clock"})})
     events: list[str] = []
 
     def hold(requirement: Any, name: str, seconds: float) -> None:
@@ -115,7 +115,8 @@ def test_the_clock_offset_is_shared_by_the_workers(tmp_path: Path) -> None:
     requirements = {r.check: r for p in load_profiles().values() for r in p.requirements}
     mover = requirements["code_expires"]
     reader = next(r for r in requirements.values() if r.profile == mover.profile and not parallel.isolated(r))
-    first, second = type("S", (), {"clock_offset": 0.0})(), type("S", (), {"clock_offset": 0.0})()
+    clock = type("C", (), {"clock_url": "http://t/_test/clock"})
+    first, second = type("S", (), {"clock_offset": 0.0, "config": clock})(), type("S", (), {"clock_offset": 0.0})()
     with parallel.TargetLock(tmp_path, "http://t.invalid").hold(mover, first):
         first.clock_offset += 540.0
     with parallel.TargetLock(tmp_path, "http://t.invalid").hold(reader, second):
@@ -149,3 +150,13 @@ def test_workers_split_the_budget_and_the_rate() -> None:
     budget = runtime._budget(TargetConfig(max_requests=1000, rate=20.0))
     assert (budget.max_requests, budget.rate) == (250, 5.0)
     assert Runtime(plan)._budget(TargetConfig(max_requests=1000, rate=None)).max_requests == 1000
+
+
+def test_waiting_a_lifetime_out_needs_no_exclusive_lock() -> None:
+    requirements = {r.check: r for p in load_profiles().values() for r in p.requirements}
+    with_clock = type("S", (), {"config": type("C", (), {"clock_url": "http://t/_test/clock"})})()
+    without = type("S", (), {"config": type("C", (), {"clock_url": None})})()
+    assert parallel.needs_target_alone(requirements["code_expires"], with_clock)
+    assert not parallel.needs_target_alone(requirements["code_expires"], without)
+    assert parallel.needs_target_alone(requirements["new_code_ends_tokens"], without)
+    assert not parallel.needs_target_alone(requirements["code_single_use"], with_clock)
