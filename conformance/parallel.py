@@ -17,8 +17,7 @@ How a parallel run stays one run:
   real time moves nothing and runs beside the others), or that needs the target to itself
   (Yixin's "a new code ends every earlier access token"), holds an exclusive lock on the target
   while it runs; every other requirement holds a shared one. So an isolated requirement never
-  runs beside another requirement of that target, and the rest run side by side. A waiting
-  exclusive lock stops new shared holders (writer preference), so it is not starved. How far the
+  runs beside another requirement of that target, and the rest run side by side. How far the
   clock was moved is shared through a file next to the lock, so every worker's `session.now()`
   keeps agreeing with the target's clock. The embedded reference servers need none of this: each
   worker starts its own, and a worker runs one requirement at a time.
@@ -265,25 +264,21 @@ def _masked_files(folder: Path, masker: Masker) -> dict[str, str]:
 class TargetLock:
     """A readers-writer lock on one target, across the worker processes of a run (flock).
 
-    Shared for ordinary requirements, exclusive for isolated ones; a writer takes the turnstile
-    first, so readers that come after it wait. The target's clock offset lives next to it.
+    Shared for ordinary requirements, exclusive for isolated ones. A waiting writer does not stop
+    new readers: the isolated requirements come last in the order, and a writer that held the
+    others up would idle every worker until the longest running requirement ended. The target's
+    clock offset lives next to it.
     """
 
     def __init__(self, folder: Path, target: str) -> None:
         key = hashlib.sha256(target.encode()).hexdigest()[:16]
-        self._turnstile = os.open(folder / f"{key}.turnstile", os.O_RDWR | os.O_CREAT, 0o600)
         self._rw = os.open(folder / f"{key}.rw", os.O_RDWR | os.O_CREAT, 0o600)
         self._clock = folder / f"{key}.clock.json"
 
     @contextlib.contextmanager
     def hold(self, requirement: Requirement, session: Any) -> Iterator[None]:
         exclusive = needs_target_alone(requirement, session)
-        fcntl.flock(self._turnstile, fcntl.LOCK_EX)
-        try:
-            fcntl.flock(self._rw, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        finally:
-            if not exclusive:
-                fcntl.flock(self._turnstile, fcntl.LOCK_UN)
+        fcntl.flock(self._rw, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
         try:
             session.clock_offset = self._offsets().get(requirement.profile, 0.0)
             yield
@@ -293,8 +288,6 @@ class TargetLock:
                 self._clock.write_text(json.dumps(offsets), encoding="utf-8")
         finally:
             fcntl.flock(self._rw, fcntl.LOCK_UN)
-            if exclusive:
-                fcntl.flock(self._turnstile, fcntl.LOCK_UN)
 
     def _offsets(self) -> dict[str, float]:
         try:

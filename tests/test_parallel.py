@@ -98,17 +98,19 @@ def test_an_exclusive_holder_never_runs_beside_a_shared_one(tmp_path: Path) -> N
             time.sleep(seconds)
             events.append(f"{name}-")
 
-    readers = [threading.Thread(target=hold, args=(ordinary, f"r{i}", 0.2)) for i in range(2)]
-    readers[0].start()
+    reader = threading.Thread(target=hold, args=(ordinary, "r0", 0.3))
+    reader.start()
     time.sleep(0.05)
     writer = threading.Thread(target=hold, args=(alone, "w", 0.1))
     writer.start()
     time.sleep(0.05)
-    readers[1].start()  # arrives while the writer waits: it waits too (writer preference)
-    for thread in [*readers, writer]:
+    late = threading.Thread(target=hold, args=(ordinary, "r1", 0.05))
+    late.start()  # arrives while the writer waits, and goes on beside the first reader
+    for thread in (reader, writer, late):
         thread.join(timeout=10)
-    assert events.index("w+") > events.index("r0-")
-    assert events.index("w-") + 1 == events.index("r1+")
+    assert events.index("r1+") < events.index("r0-")
+    assert events.index("w+") > max(events.index("r0-"), events.index("r1-"))
+    assert events.index("w-") == events.index("w+") + 1
 
 
 def test_the_clock_offset_is_shared_by_the_workers(tmp_path: Path) -> None:
