@@ -25,6 +25,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from .base import Grant, ServerState, basic_credentials, test_routes
+from .modifiers import drop, drop_headers
 
 ACCESS_LIFETIME = 3600  # seconds; RFC 6749 leaves the lifetime to the server
 CODE_LIFETIME = 600  # RFC 6749 §4.1.2 recommends at most ten minutes
@@ -183,6 +184,14 @@ def page(title: str, body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(text, status, headers={"Cache-Control": "no-store"})
 
 
+# Faults that only alter an answer (see modifiers.py); the handlers below stay a correct server.
+MODIFIERS = {
+    "no_www_authenticate": drop_headers("www-authenticate"),
+    "no_token_type": drop("/token_type"),
+    "no_store_missing": drop_headers("cache-control", "pragma"),
+}
+
+
 def build(state: ServerState) -> Starlette:
     client = state.client
     esc = html.escape
@@ -204,7 +213,7 @@ def build(state: ServerState) -> Starlette:
         if status == 401 and exc.basic and state.fault("invalid_client_basic_400"):
             status = 400
         # HTTP (RFC 9110 §15.5.2) wants a challenge on every 401, so body-authenticated clients get one too.
-        headers = BASIC_CHALLENGE if status == 401 and not state.fault("no_www_authenticate") else None
+        headers = BASIC_CHALLENGE if status == 401 else None
         body = {"error": exc.code, "error_description": describe(exc.description)}
         return JSONResponse(body, status, headers=headers)
 
@@ -249,8 +258,6 @@ def build(state: ServerState) -> Starlette:
         )
         if scope:
             body["scope"] = scope
-        if state.fault("no_token_type"):
-            del body["token_type"]
         return body
 
     def revoke_family(key: str, value: str) -> None:
@@ -358,8 +365,7 @@ def build(state: ServerState) -> Starlette:
             return json_error(exc)
         except ServerCrash:
             return PlainTextResponse("<html>Internal Server Error</html>", status_code=500)
-        headers = {} if state.fault("no_store_missing") else {"Cache-Control": "no-store", "Pragma": "no-cache"}
-        return JSONResponse(body, headers=headers)
+        return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     # --- revocation (RFC 7009) and introspection (RFC 7662) -------------------------------------------------
 
