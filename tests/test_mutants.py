@@ -53,6 +53,7 @@ MUTANTS: list[tuple[str, str, str, str]] = [
     ("ekuaibao", "flat_body", "EK-GET-TOKEN-RESPONSE", "fail"),
     ("generic", "code_reusable", "GN-CODE-SINGLE-USE", "fail"),
     ("generic", "state_dropped", "GN-STATE-ECHOED", "fail"),
+    ("generic", "state_dropped", "GN-IMPLICIT-STATE-ECHOED", "fail"),
     ("generic", "no_store_missing", "GN-NO-STORE", "fail"),
     ("generic", "unknown_client_invalid_request", "GN-UNKNOWN-CLIENT", "fail"),
     ("generic", "error_status_200", "GN-ERROR-STATUS", "fail"),
