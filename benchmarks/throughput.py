@@ -96,15 +96,21 @@ def suite(profile: str, base: str, folder: Path, *extra: str) -> dict[str, float
     config_file = folder / f"{profile}.yaml"
     config_file.write_text(yaml.safe_dump(config), encoding="utf-8")
     run_id = f"run-{time.monotonic_ns()}"
+    timeline = folder / f"{run_id}.timeline"
     command = [
-        sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--target-config={config_file}",
-        f"--reports-dir={folder}", f"--run-id={run_id}", *extra,
+        sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "timeline_plugin", "-q",
+        f"--target-config={config_file}", f"--reports-dir={folder}", f"--run-id={run_id}", *extra,
     ]  # fmt: skip
+    env = dict(ENV, OAUTH2_BENCH_TIMELINE=str(timeline), PYTHONPATH=str(Path(__file__).resolve().parent))
+    started_at = time.time()
     started = time.monotonic()
     done = subprocess.run(
-        command, capture_output=True, text=True, cwd=folder, timeout=RUN_TIMEOUT, check=False, env=ENV
+        command, capture_output=True, text=True, cwd=folder, timeout=RUN_TIMEOUT, check=False, env=env
     )
     wall = time.monotonic() - started
+    rows = [json.loads(line) for line in timeline.read_text(encoding="utf-8").splitlines()] if timeline.exists() else []
+    first = min((r["start"] for r in rows), default=started_at)
+    last = max((r["end"] for r in rows), default=started_at + wall)
     requests = re.search(r"(\d+) requests to the target", done.stdout)
     session = re.search(r" in ([\d.]+)s", done.stdout)
     if requests is None or session is None:
@@ -113,7 +119,14 @@ def suite(profile: str, base: str, folder: Path, *extra: str) -> dict[str, float
     verdicts: dict[str, int] = {}
     for record in doc["requirements"]:
         verdicts[record["verdict"]] = verdicts.get(record["verdict"], 0) + 1
-    return {"requests": int(requests.group(1)), "session": float(session.group(1)), "wall": wall, **verdicts}
+    return {
+        "requests": int(requests.group(1)),
+        "session": float(session.group(1)),
+        "wall": wall,
+        "startup": first - started_at,  # interpreter, imports, collection, workers ready
+        "deciding": last - first,  # first requirement started to last one ended
+        **verdicts,
+    }
 
 
 def schemathesis(executable: str | None, profile: str, base: str, seconds: float) -> str:
@@ -172,18 +185,20 @@ def main() -> int:
         if args.skip_latency:
             return 0
         for profile in args.latency_profiles.split(","):
-            sequential = None
+            sequential = deciding = None
             for workers in [1, *(int(n) for n in args.workers.split(","))]:
                 with served(profile) as port, LatencyProxy(port, args.latency_ms / 1000, max_connections=64) as proxy:
                     base = f"http://127.0.0.1:{proxy.port}/{profile}"
                     extra = ["-p", "no:xdist"] if workers == 1 else ["-n", str(workers)]
                     run = suite(profile, base, folder, "--examples", args.latency_examples, *extra)
                     sequential = sequential or run["wall"]
+                    deciding = deciding or run["deciding"]
                     label = "sequential" if workers == 1 else f"-n {workers}"
                     verdicts = ", ".join(f"{run[k]:.0f} {k}" for k in ("pass", "fail", "not run", "error") if k in run)
                     print(
-                        f"[{profile} +{args.latency_ms:g} ms] {label:<10} {run['wall']:6.1f} s wall "
-                        f"({run['session']:.1f} s in pytest), speedup {sequential / run['wall']:.2f}x, "
+                        f"[{profile} +{args.latency_ms:g} ms] {label:<10} {run['wall']:5.1f} s wall, "
+                        f"speedup {sequential / run['wall']:.2f}x; start-up {run['startup']:4.1f} s, "
+                        f"deciding {run['deciding']:4.1f} s (speedup {deciding / run['deciding']:.2f}x); "
                         f"{run['requests']:.0f} requests, peak {proxy.stats.peak} connections "
                         f"({proxy.stats.connections} opened, {proxy.stats.refused} refused); {verdicts}",
                         flush=True,
