@@ -129,7 +129,7 @@ def suite(profile: str, base: str, folder: Path, *extra: str) -> dict[str, float
     }
 
 
-def schemathesis(executable: str | None, profile: str, base: str, seconds: float) -> str:
+def schemathesis(executable: str | None, profile: str, base: str, seconds: float, folder: Path) -> str:
     """Schemathesis CLI's test cases (one request each) per second of its own run, or why it was skipped."""
     found = executable or shutil.which("schemathesis") or shutil.which("st")
     if not found:
@@ -138,7 +138,9 @@ def schemathesis(executable: str | None, profile: str, base: str, seconds: float
     # Every test case, not just up to the first finding; only 5xx counts as a failure.
     command = [found, "run", str(spec), "--url", base, "-n", "100", "--continue-on-failure", "-c", "not_a_server_error"]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=max(seconds * 20, 120), check=False)
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=max(seconds * 20, 120), check=False, cwd=folder
+        )
     except subprocess.TimeoutExpired:
         return "timed out"
     out = done.stdout + done.stderr
@@ -181,7 +183,8 @@ def main() -> int:
                         f"({run['requests']:.0f} in {run['session']:.2f} s; {speed / rate:.2f}x the floor)",
                         flush=True,
                     )
-                print(f"[{profile}] schemathesis: {schemathesis(args.schemathesis, profile, base, args.seconds)}")
+                anchor = schemathesis(args.schemathesis, profile, base, args.seconds, folder)
+                print(f"[{profile}] schemathesis: {anchor}")
         if args.skip_latency:
             return 0
         for profile in args.latency_profiles.split(","):
