@@ -144,6 +144,7 @@ MUTANTS: list[tuple[str, str, str, str]] = [
     ("rfc6749", "refresh_not_bound_to_client", "RFC-REFRESH-BOUND-TO-CLIENT", "fail"),
     ("rfc6749", "unknown_code_invalid_request", "RFC-BAD-CODE", "fail"),
     ("rfc6749", "malformed_code_crash", "RFC-BAD-CODE", "fail"),
+    ("rfc6749", "malformed_code_crash", "RFC-ERRORS-CODE", "fail"),
     ("rfc6749", "unknown_scope_granted", "RFC-UNKNOWN-SCOPE", "fail"),
     ("rfc6749", "metadata_missing_members", "RFC-METADATA-MEMBERS", "fail"),
     ("rfc6749", "metadata_wrong_issuer", "RFC-METADATA-ISSUER", "fail"),

@@ -250,11 +250,14 @@ def machine_for(ctx: CheckContext, rules: Rules) -> type[LifecycleMachine]:
         def canonical(self) -> None:
             """Every rule once, in an order where each can run, then a second round: always tried
             first, so a broken rule is found whatever the seed; random interleavings follow."""
+            issues = rules.code is None or source.name != rules.code[0].name
             for _round in range(2):
-                if rules.code is None or source.name != rules.code[0].name:
+                if issues:
                     self.issue_tokens()
                 if rules.code is not None:
                     self.exchange(self.new_code())
+                if issues and len(self.alive) < 2:  # a destroy must leave a live token to probe
+                    self.issue_tokens()
                 refreshable = [h for h in self.alive if h.refreshable]
                 if rules.refresh_flow is not None and refreshable:
                     refreshed = self.refresh(refreshable[-1])

@@ -48,6 +48,8 @@ def every_breakage(flow: Flow, documented_methods: set[str]) -> list[Breakage]:
     """One of each kind, so every documented situation is tried whatever the seed."""
     cases = [Breakage(kind, name) for name in flow.required for kind in ("missing", "empty")]
     cases += [Breakage("garbage", n, "xbogus-value") for n in flow.params if _breakable(flow, n)]
+    # and one outside VSCHAR (quotes, a backslash, non-ASCII), which servers that crash on them meet at once
+    cases += [Breakage("garbage", n, 'x"\\é-bogus') for n in flow.params if _breakable(flow, n)]
     if "grant_type" in flow.values:
         cases.append(Breakage("grant_type", "grant_type", "xunknown_grant"))
     cases += [Breakage("method", value=m) for m in _undocumented(documented_methods)][:1]
