@@ -54,10 +54,7 @@ def test_two_workers_give_the_verdicts_of_a_sequential_run(pytester: pytest.Pyte
     assert (run_dir / "junit.xml").is_file() and (run_dir / "summary.html").is_file()
     results = list((run_dir / "allure-results").glob("*-result.json"))
     assert len(results) == len(parallel_run["requirements"])
-    assert not list(pytester.path.glob("reports/*/")) or {p.name for p in (pytester.path / "reports").iterdir()} == {
-        "seq",
-        "par",
-    }
+    assert {p.name for p in (pytester.path / "reports").iterdir()} == {"seq", "par"}  # workers wrote no run dir
 
 
 @pytest.mark.slow
