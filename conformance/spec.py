@@ -28,6 +28,8 @@ class Level(StrEnum):
 
 
 LEVELS = tuple(Level)
+# libyaml's safe loader when it is there: specs load ~8x faster in every (xdist worker) process.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 BODY_TYPES = {"application/x-www-form-urlencoded": "form", "application/json": "json"}
 
 
@@ -155,7 +157,7 @@ def load_profiles(directory: Path | None = None) -> dict[str, Profile]:
 
 def load_profile(path: Path) -> Profile:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise SpecError(f"cannot read spec {path}: {exc}".splitlines()[0]) from None
     try:
