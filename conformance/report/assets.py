@@ -25,7 +25,7 @@ details{margin:.25rem 0}summary{cursor:pointer;font-weight:600}.muted{color:#5b6
 code,.id{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px}
 table.requirements{table-layout:fixed}table.requirements td{overflow-wrap:anywhere}
 col.c-id{width:14rem}col.c-profile{width:5.5rem}col.c-level{width:5rem}col.c-verdict{width:6.5rem}
-col.c-reason{width:40%}col.c-source{width:8rem}col.c-num{width:4.5rem}
+col.c-reason{width:34%}col.c-text{width:18%}col.c-source{width:8rem}col.c-num{width:4.5rem}
 tr[data-verdict=fail] td,tr[data-verdict=error] td{background:#fff6f6}
 tr[data-verdict=warning] td{background:#fffbea}
 #filters{position:sticky;top:0;background:#fff;padding:.5rem 0;border-bottom:1px solid #d8dde6;display:flex;
