@@ -22,6 +22,8 @@ MUTANTS: list[tuple[str, str, str, str]] = [
     ("yixin", "unknown_client_accepted", "YX-UNKNOWN-CLIENT", "fail"),
     ("yixin", "garbage_refresh_accepted", "YX-BAD-REFRESH-TOKEN", "fail"),
     ("yixin", "expires_in_epoch", "YX-EXPIRES-IN-SECONDS", "fail"),
+    ("yixin", "expires_in_epoch", "YX-REFRESH-EXPIRES-IN-SECONDS", "fail"),
+    ("usercenter", "refresh_same_access_token", "UC-REFRESH-NEW-ACCESS-TOKEN", "fail"),
     ("yixin", "error_status_200", "YX-ERROR-STATUS", "warning"),
     ("everydo", "refresh_reusable", "EV-REFRESH-SINGLE-USE", "fail"),
     ("everydo", "code_reusable", "EV-CODE-SINGLE-USE", "warning"),

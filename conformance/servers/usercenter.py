@@ -34,6 +34,7 @@ FAULTS = {
     "missing_username_accepted": "/oauth/token succeeds without username (lines 36, 109)",
     "crash_on_bad_json": "a malformed JSON body gets a 500 HTML page (line 56)",
     "garbage_refresh_accepted": "any refresh_token is accepted (line 330)",
+    "refresh_same_access_token": "a refresh answers the access token it was meant to renew (line 314)",
     "check_accepts_garbage": "checkOauthToken answers status 1 for any token (line 156)",
     "tokens_never_expire": "access tokens keep working after expires_in (line 73)",
     "validate_code_any_accepted": "any validateCode is accepted (line 114)",
@@ -90,8 +91,13 @@ def build(state: ServerState) -> Starlette:
 
     def tokens(username: str, refresh: str | None = None) -> Response:
         lifetime = None if state.fault("tokens_never_expire") else ACCESS_LIFETIME
-        access = state.issue("access_token", lifetime, username=username)
+        previous = state.grants[refresh].data.get("access") if refresh and refresh in state.grants else None
+        if previous and state.fault("refresh_same_access_token"):
+            access = previous
+        else:
+            access = state.issue("access_token", lifetime, username=username)
         refresh = refresh or state.issue("refresh_token", None, username=username)
+        state.grants[refresh].data["access"] = access
         result = {"accessToken": access, "refreshToken": refresh, "expires_in": str(ACCESS_LIFETIME)}
         return answer({"result": embedded(result)})
 
