@@ -154,3 +154,17 @@ def test_routes(state: ServerState, new_code: Callable[[], str]) -> list[Route]:
         return JSONResponse({"now": state.clock.now()})
 
     return [Route("/_test/code", code, methods=["GET"]), Route("/_test/clock", clock, methods=["POST"])]
+
+
+def bearer_resource(state: ServerState) -> Route:
+    """Test-only protected resource (RFC 6750 §2.1): the suite's `token_probe` of a reference server
+    whose document has no endpoint that uses an access token."""
+
+    async def resource(request: Request) -> Response:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or state.lookup("access_token", token.strip()) is None:
+            headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+            return JSONResponse({"error": "invalid_token"}, status_code=401, headers=headers)
+        return JSONResponse({"ok": True})
+
+    return Route("/_test/resource", resource, methods=["GET"])

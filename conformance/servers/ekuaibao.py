@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from .base import Grant, ServerState, test_routes
+from .base import Grant, ServerState, bearer_resource, test_routes
 from .modifiers import change, unwrap
 
 DAY_MS = 86_400_000
@@ -49,20 +49,6 @@ FAULTS = {
     "nonpositive_days_default": "expireDate=0 or negative is treated as 32 days (advice: unsaid)",
     "tokens_never_expire": "an accessToken keeps working after its expireTime (line 37)",
 }
-
-
-def bearer_resource(state: ServerState) -> Route:
-    """Test-only protected resource (RFC 6750 §2.1): the suite's `token_probe` of a reference server
-    whose document has no endpoint that uses an access token."""
-
-    async def resource(request: Request) -> Response:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or state.lookup("access_token", token.strip()) is None:
-            headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
-            return JSONResponse({"error": "invalid_token"}, status_code=401, headers=headers)
-        return JSONResponse({"ok": True})
-
-    return Route("/_test/resource", resource, methods=["GET"])
 
 
 class ApiError(Exception):

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from .base import ServerState, basic_credentials, read_params, test_routes
+from .base import ServerState, basic_credentials, bearer_resource, read_params, test_routes
 from .modifiers import drop, drop_headers, errors_with_status
 
 ACCESS_LIFETIME = 3600  # unsaid by the document; one hour
@@ -41,21 +41,6 @@ FAULTS = {
 }
 
 
-def bearer_resource(state: ServerState) -> Route:
-    """Test-only protected resource (RFC 6750 §2.1): the suite's `token_probe` of a reference server
-    whose document has no endpoint that uses an access token."""
-
-    async def resource(request: Request) -> Response:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or state.lookup("access_token", token.strip()) is None:
-            headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
-            return JSONResponse({"error": "invalid_token"}, status_code=401, headers=headers)
-        return JSONResponse({"ok": True})
-
-    return Route("/_test/resource", resource, methods=["GET"])
-
-
-# Faults that only alter an answer (see modifiers.py); the handlers below stay a correct server.
 MODIFIERS = {
     "error_status_200": errors_with_status(200),
     "no_token_type": drop("/token_type"),

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from .base import ServerState, read_params, test_routes
+from .base import ServerState, bearer_resource, read_params, test_routes
 from .modifiers import change, drop, errors_with_status
 
 ACCESS_LIFETIME = 3600  # the examples' expires_in (lines 51, 73)
@@ -104,17 +104,9 @@ def build(state: ServerState) -> Starlette:
                 grant.used = grant.used or grant.kind == "access_token"
         return state.issue("code", CODE_LIFETIME)
 
-    async def resource(request: Request) -> Response:
-        """Test-only protected resource (RFC 6750 §2.1): the suite's `token_probe` of this server."""
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or state.lookup("access_token", token.strip()) is None:
-            headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
-            return JSONResponse({"error": "invalid_token"}, status_code=401, headers=headers)
-        return JSONResponse({"ok": True})
-
     routes = [
         Route("/oauth/token", token, methods=["POST"]),
-        Route("/_test/resource", resource, methods=["GET"]),
+        bearer_resource(state),
         *test_routes(state, new_code),
     ]
     return Starlette(routes=routes)
