@@ -29,7 +29,8 @@ def outcome_of(verdict: Verdict) -> None:
 
 
 class ProfileCollector(pytest.Collector):
-    """Groups the requirement items of one profile: node IDs read `yixin::YX-CODE-SINGLE-USE`."""
+    """Groups the requirement items of one profile: node IDs read `yixin::YX-CODE-SINGLE-USE`
+    (`staging-eu/yixin::YX-CODE-SINGLE-USE` when the run has several targets)."""
 
     def __init__(self, *, profile: Profile, runtime: Runtime, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -59,7 +60,8 @@ class RequirementItem(pytest.Item):
         requirement = self.requirement
         profile = self.runtime.run.profiles_by_name[requirement.profile]
         session, validator = self.runtime.session(profile)
-        with parallel.guard(self.config, requirement, session):  # a parallel run's lock on a shared target
+        target = self.runtime.run.target
+        with parallel.guard(self.config, requirement, session, target):  # a parallel run's lock on a shared target
             self.verdict = verdict = decide(requirement, session, validator, strict=self.runtime.run.strict)
         self.runtime.record(self, verdict)
         self.user_properties.extend([("verdict", str(verdict.status)), ("reason", verdict.reason)])

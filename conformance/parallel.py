@@ -21,6 +21,9 @@ How a parallel run stays one run:
   clock was moved is shared through a file next to the lock, so every worker's `session.now()`
   keeps agreeing with the target's clock. The embedded reference servers need none of this: each
   worker starts its own, and a worker runs one requirement at a time.
+* **Several targets** (conformance/fleet.py): each worker has every target's Runtime; the locks
+  are keyed by target URL (two targets on one server share one), and a verdict travels with its
+  target's name, so the controller files it under that target's report.
 * **Order**: under `--dist load` each worker collects the same order: the costly requirements
   first, one per worker (longest processing time first), the isolated ones last.
 
@@ -65,7 +68,7 @@ DESELECTED = "oauth2_deselected"
 DIST = "oauth2_dist"
 
 REMOTE = pytest.StashKey["Remote"]()
-GUARD = pytest.StashKey["TargetLock"]()
+GUARD = pytest.StashKey[dict[str, "TargetLock"]]()  # by target URL: a run may have several targets
 
 
 def weight(requirement: Requirement) -> int:
@@ -187,14 +190,15 @@ class Controller:
 class Worker:
     """Worker-side hooks: allure into a private folder, the worker's findings into workeroutput."""
 
-    def __init__(self, config: pytest.Config, runtime: Any) -> None:
+    def __init__(self, config: pytest.Config, runtimes: list[Any]) -> None:
         self.config = config
-        self.runtime = runtime
+        self.runtimes = runtimes  # one per target of the run
         self.allure = _redirect_allure(config)
         self.deselected: list[str] = []
         lock_dir = config.workerinput.get(LOCK_DIR)  # type: ignore[attr-defined]
-        if lock_dir and runtime.run.target is not None:  # embedded servers: one per worker, no sharing
-            config.stash[GUARD] = TargetLock(Path(lock_dir), runtime.run.target)
+        if lock_dir:  # embedded servers (no target URL): one per worker, no sharing
+            urls = {runtime.run.target for runtime in runtimes if runtime.run.target is not None}
+            config.stash[GUARD] = {url: TargetLock(Path(lock_dir), url) for url in urls}
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.deselected.extend(item.nodeid for item in items)
@@ -217,11 +221,13 @@ class Worker:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self) -> None:
         output: dict[str, Any] = self.config.workeroutput  # type: ignore[attr-defined]
-        output[CONFIGS] = {name: s.config.masked() for name, (s, _) in self.runtime.sessions.items()}
-        output[REQUESTS] = self.runtime.requests_made()
+        output[CONFIGS] = {  # by `profile`, or `target/profile` among several targets
+            r.run.prefix + name: s.config.masked() for r in self.runtimes for name, (s, _) in r.sessions.items()
+        }
+        output[REQUESTS] = sum(r.requests_made() for r in self.runtimes)
         output[DESELECTED] = list(self.deselected)
-        if self.allure is not None:
-            output[ALLURE_FILES] = _masked_files(self.allure, self.runtime.masker)
+        if self.allure is not None:  # one allure folder for the run: every target's secrets masked
+            output[ALLURE_FILES] = _masked_files(self.allure, [r.masker for r in self.runtimes])
 
     def pytest_unconfigure(self) -> None:
         if self.allure is not None:
@@ -248,11 +254,11 @@ def _redirect_allure(config: pytest.Config) -> Path | None:
     return folder
 
 
-def _masked_files(folder: Path, masker: Masker) -> dict[str, str]:
+def _masked_files(folder: Path, maskers: list[Masker]) -> dict[str, str]:
     from .report.scrub import Scrubber
 
-    scrubber = Scrubber(masker)
-    scrubber.tree(folder)
+    for masker in maskers:
+        Scrubber(masker).tree(folder)
     files: dict[str, str] = {}
     for path in sorted(folder.iterdir()):
         if path.is_file():
@@ -296,7 +302,10 @@ class TargetLock:
             return {}
 
 
-def guard(config: pytest.Config, requirement: Requirement, session: Any) -> contextlib.AbstractContextManager[None]:
-    """The lock an item holds while its requirement is decided (none outside a parallel real-target run)."""
-    lock = config.stash.get(GUARD, None)
+def guard(
+    config: pytest.Config, requirement: Requirement, session: Any, target: str | None
+) -> contextlib.AbstractContextManager[None]:
+    """The lock on `target` an item holds while its requirement is decided (none outside a parallel
+    real-target run). Keyed by URL: two targets of a run on one server share its lock and clock."""
+    lock = config.stash.get(GUARD, {}).get(target) if target is not None else None
     return lock.hold(requirement, session) if lock is not None else contextlib.nullcontext()

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from . import parallel
+from . import fleet, parallel
 from .errors import SuiteError
 from .items import ProfileCollector, RequirementItem
-from .runtime import Run, Runtime
+from .runtime import Runtime
 
 TARGET = "--target"
 PROFILE = "--profile"
@@ -25,7 +25,9 @@ STRICT = "--strict-levels"
 FAULT = "--reference-fault"
 CERTIFY = "--certify"
 EXAMPLES_OPT = "--examples"
-RUNTIME = pytest.StashKey[Runtime]()
+RUNTIME = pytest.StashKey[Runtime]()  # the run's only target (absent with several: RUNTIMES)
+RUNTIMES = pytest.StashKey[list[Runtime]]()  # every target of the run, one Runtime each
+REPORT = pytest.StashKey[Any]()  # what writes the run directory (ReportPlugin, or FleetReport with several)
 INSECURE_WARNING = (
     "WARNING: TLS certificate verification is OFF (insecure: true in the target config); "
     "use ca_bundle to trust a private CA instead"
@@ -47,7 +49,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="NAME",
         help="profile to run (repeatable or comma-separated; default: all)",
     )
-    group.addoption(TARGET_CONFIG, metavar="FILE", help="target config YAML (client credentials, code_command, ...)")
+    group.addoption(
+        TARGET_CONFIG,
+        action="append",
+        metavar="FILE|DIR",
+        help="target config YAML (client credentials, code_command, ...); repeatable, or a folder of *.yaml: "
+        "several targets in one run, each named after its file",
+    )
     group.addoption(CONFORMANCE, action="store_true", help="run the conformance suite (implied by the options above)")
     group.addoption(STRICT, action="store_true", help="SHOULD violations fail instead of warning")
     group.addoption(
@@ -80,7 +88,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _active(config):
         return
     try:
-        plan = Run.from_options(
+        plans = fleet.plan(
             config.getoption(TARGET),
             config.getoption(PROFILE),
             config.getoption(TARGET_CONFIG),
@@ -92,17 +100,32 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     except SuiteError as exc:
         raise pytest.UsageError(str(exc)) from None
-    runtime = Runtime(plan, attach=_attach, share=parallel.worker_count(config))
-    config.stash[RUNTIME] = runtime
+    runtimes = [Runtime(plan, attach=_attach, share=parallel.worker_count(config)) for plan in plans]
+    config.stash[RUNTIMES] = runtimes
     from .report.plugin import ReportPlugin
 
-    reporter = ReportPlugin(runtime, config)
-    config.pluginmanager.register(reporter, "oauth2-conformance-report")
+    reporter: Any
+    if len(runtimes) == 1:
+        config.stash[RUNTIME] = runtimes[0]
+        reporter = ReportPlugin(runtimes[0], config)
+        config.pluginmanager.register(reporter, "oauth2-conformance-report")
+    else:
+        from .report.fleet import FleetReport
+
+        reporter = FleetReport(runtimes, config)
+        config.pluginmanager.register(reporter, "oauth2-conformance-fleet")
+        for part in reporter.parts:
+            config.pluginmanager.register(part, f"oauth2-conformance-report-{part.runtime.run.name}")
+    config.stash[REPORT] = reporter
     if parallel.is_worker(config):
-        config.pluginmanager.register(parallel.Worker(config, runtime), "oauth2-conformance-worker")
+        config.pluginmanager.register(parallel.Worker(config, runtimes), "oauth2-conformance-worker")
     elif parallel.is_controller(config):
-        controller = parallel.Controller(config, plan.seed, lambda: reporter.allure)
+        controller = parallel.Controller(config, plans[0].seed, lambda: reporter.allure)
         config.pluginmanager.register(controller, "oauth2-conformance-controller")
+
+
+def _runtimes(config: pytest.Config) -> list[Runtime]:
+    return config.stash.get(RUNTIMES, [])
 
 
 def _hypothesis_seed(config: pytest.Config) -> int | None:
@@ -124,59 +147,65 @@ def _hypothesis_seed(config: pytest.Config) -> int | None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    runtime = config.stash.get(RUNTIME, None)
-    if runtime is not None:
+    for runtime in _runtimes(config):
         runtime.close()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    runtime = session.config.stash.get(RUNTIME, None)
-    if runtime is None:
-        return
-    try:
-        runtime.probe()
-    except SuiteError as exc:
-        # The run ends here, but still writes what it learned: a report with every requirement not run.
-        runtime.abort(str(exc))
-        reporter = session.config.pluginmanager.get_plugin("oauth2-conformance-report")
+    runtimes = _runtimes(session.config)
+    problems = []
+    for runtime in runtimes:
+        try:
+            runtime.probe()
+        except SuiteError as exc:
+            # The run ends here, but still writes what it learned: a report with every requirement not run.
+            runtime.abort(str(exc))
+            problems.append(f"{runtime.run.name}: {exc}" if runtime.run.name else str(exc))
+    if problems:
+        reporter = session.config.stash.get(REPORT, None)
         where = reporter.write_aborted(session) if reporter is not None else None
-        raise pytest.UsageError(f"{exc}" + (f" (report: {where})" if where else "")) from None
+        raise pytest.UsageError("; ".join(problems) + (f" (report: {where})" if where else "")) from None
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
-    runtime = config.stash.get(RUNTIME, None)
-    if runtime is None:
+    runtimes = _runtimes(config)
+    if not runtimes:
         return None
-    plan = runtime.run
-    target = plan.target or "embedded reference servers"
-    insecure = [INSECURE_WARNING] if plan.config is not None and plan.config.insecure else []
-    return [
-        *insecure,
-        f"oauth2-conformance: target {target}; profiles {', '.join(p.name for p in plan.profiles)}",
+    lines = []
+    for runtime in runtimes:
+        plan = runtime.run
+        target = plan.target or "embedded reference servers"
+        named = f"{plan.name}: " if plan.name else ""
+        if plan.config is not None and plan.config.insecure:
+            lines.append(f"{named}{INSECURE_WARNING}")
+        lines.append(f"oauth2-conformance: {named}target {target}; profiles {', '.join(p.name for p in plan.profiles)}")
+    plan = runtimes[0].run
+    lines.append(
         f"oauth2-conformance: {plan.examples} examples per property; "
-        f"hypothesis seed {plan.seed} (replay with --hypothesis-seed={plan.seed})",
-    ]
+        f"hypothesis seed {plan.seed} (replay with --hypothesis-seed={plan.seed})"
+    )
+    return lines
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     """Without explicit paths, a conformance run collects the suite only, not the folder's tests."""
-    if config.stash.get(RUNTIME, None) is not None and config.args_source != pytest.Config.ArgsSource.ARGS:
+    if _runtimes(config) and config.args_source != pytest.Config.ArgsSource.ARGS:
         return True
     return None
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    runtime = config.stash.get(RUNTIME, None)
-    if runtime is None:
-        return
-    for profile in runtime.run.profiles:
-        collector = ProfileCollector.from_parent(
-            session, name=profile.name, nodeid=profile.name, profile=profile, runtime=runtime
-        )
-        for item in collector.collect():
-            _label(item)
-            items.append(item)
+    """Node IDs `profile::ID`; among several targets `target/profile::ID`."""
+    for runtime in _runtimes(config):
+        for profile in runtime.run.profiles:
+            nodeid = runtime.run.prefix + profile.name
+            collector = ProfileCollector.from_parent(
+                session, name=nodeid, nodeid=nodeid, profile=profile, runtime=runtime
+            )
+            for item in collector.collect():
+                _label(item)
+                items.append(item)
 
 
 def _label(item: pytest.Item) -> None:
@@ -211,22 +240,29 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    runtime = config.stash.get(RUNTIME, None)
-    if runtime is not None and runtime.run.config is not None and runtime.run.config.insecure:
-        terminalreporter.write_line(INSECURE_WARNING, yellow=True, bold=True)
-    if runtime is None or not runtime.verdicts:
+    runtimes = _runtimes(config)
+    for runtime in runtimes:
+        if runtime.run.config is not None and runtime.run.config.insecure:
+            named = f"{runtime.run.name}: " if runtime.run.name else ""
+            terminalreporter.write_line(f"{named}{INSECURE_WARNING}", yellow=True, bold=True)
+    if not any(runtime.verdicts for runtime in runtimes):
         return
-    verdicts = list(runtime.verdicts.values())
-    warnings = [v for v in verdicts if v.status == "warning"]
+    warnings = [(r, v) for r in runtimes for v in r.verdicts.values() if v.status == "warning"]
     if warnings:
         terminalreporter.section("conformance warnings (SHOULD or advisory: not failures)", yellow=True)
-        for v in warnings:
-            terminalreporter.line(f"{v.requirement.cite()}: {v.reason}")
-    counts: dict[str, int] = {}
-    for v in verdicts:
-        counts[v.status] = counts.get(v.status, 0) + 1
-    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        for runtime, v in warnings:
+            terminalreporter.line(f"{runtime.run.prefix}{v.requirement.cite()}: {v.reason}")
     terminalreporter.section("conformance verdicts")
+    for runtime in runtimes:
+        counts: dict[str, int] = {}
+        for v in runtime.verdicts.values():
+            counts[v.status] = counts.get(v.status, 0) + 1
+        summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        if runtime.run.name:
+            terminalreporter.line(f"{runtime.run.name}: {summary or 'no requirement decided'}")
     remote = config.stash.get(parallel.REMOTE, None)
-    requests = runtime.requests_made() + (remote.requests if remote is not None else 0)
-    terminalreporter.line(f"{summary}; {requests} requests to the target")
+    requests = sum(r.requests_made() for r in runtimes) + (remote.requests if remote is not None else 0)
+    if len(runtimes) == 1:
+        terminalreporter.line(f"{summary}; {requests} requests to the target")
+    else:
+        terminalreporter.line(f"{requests} requests to the {len(runtimes)} targets")

@@ -57,6 +57,14 @@ class Run:
     examples: int = EXAMPLES["quick"]
     seed: int = 0
     certify: bool = False  # a MUST requirement left undecided fails the run (the vendor's mode)
+    # One of several targets of a run (conformance/fleet.py): the stem of its config file. None for
+    # the only target (or the embedded servers): node IDs and the report layout stay unprefixed.
+    name: str | None = None
+
+    @property
+    def prefix(self) -> str:
+        """What this target's node IDs start with: `NAME/` among several targets, nothing otherwise."""
+        return f"{self.name}/" if self.name else ""
 
     @property
     def profiles_by_name(self) -> dict[str, Profile]:

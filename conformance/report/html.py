@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from html import escape
 from pathlib import Path
+from typing import Any
 
 from ..errors import SpecError
 from ..spec import Profile, load_profiles
@@ -293,3 +294,33 @@ def _trace_row(profile: str, row: TraceRow, with_text: bool, verdicts: dict[tupl
         what, status = "NOT COVERED", "uncovered"
     text = f"<td>{escape(row.text)}</td>" if with_text else ""
     return f'<tr data-line="{row.line}" data-trace="{status}"><td class="num">{row.line}</td>{text}<td>{what}</td></tr>'
+
+
+def render_index(index: dict[str, Any]) -> str:
+    """index.html of a run with several targets: each target's verdict, linked to its own report."""
+    rows = []
+    for t in index["targets"]:
+        totals = ", ".join(f"{n} {v}" for v, n in t["totals"].items() if n)
+        gate = badge("pass" if t["gate_passed"] else "fail", "passed" if t["gate_passed"] else "failed")
+        rows.append(
+            f'<tr data-target="{escape(t["name"])}"><td><a href="{escape(t["summary"])}">{escape(t["name"])}</a></td>'
+            f"<td>{escape(t['target'])}</td><td>{escape(', '.join(t['profiles']))}</td>"
+            f"<td>{badge(t['verdict'], HEADLINE.get(t['verdict']))}</td><td>{gate}</td><td>{escape(totals)}</td>"
+            f'<td><a href="{escape(t["report"])}">certification.json</a></td></tr>'
+        )
+    title = f"OAuth2 conformance: {len(index['targets'])} targets ({index['run_id']})"
+    outputs = ", ".join(f'<a href="{escape(v)}">{escape(v)}</a>' for v in index["outputs"].values() if v)
+    return "\n".join(
+        [
+            f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>',
+            '<meta name="viewport" content="width=device-width,initial-scale=1">',
+            f"<style>{CSS}</style></head><body>",
+            f"<h1>OAuth2 conformance: {len(index['targets'])} targets</h1>",
+            f'<p class="headline" id="overall">Overall: {badge(index["verdict"], HEADLINE.get(index["verdict"]))}</p>',
+            '<table id="targets"><thead><tr><th>target</th><th>URL</th><th>profiles</th><th>verdict</th>'
+            f"<th>CI gate</th><th>totals</th><th>report</th></tr></thead><tbody>{''.join(rows)}</tbody></table>",
+            f'<p class="muted">run {escape(index["run_id"])}; hypothesis seed {escape(str(index["seed"]))}; '
+            f"for the whole run: {outputs or 'no JUnit or Allure output'}</p>",
+            "</body></html>\n",
+        ]
+    )

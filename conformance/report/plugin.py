@@ -48,10 +48,13 @@ def _iso(moment: datetime) -> str:
 
 
 class ReportPlugin:
-    """One per conformance run; its hooks follow the run and write the run directory at the end."""
+    """One per target of a conformance run; its hooks follow the run and write the target's report
+    at the end: the run directory itself, or with several targets (`root`, the run directory that
+    FleetReport made) `<run-dir>/<target>/`, beside the run's one JUnit and Allure."""
 
-    def __init__(self, runtime: Runtime, config: pytest.Config) -> None:
+    def __init__(self, runtime: Runtime, config: pytest.Config, root: RunDir | None = None) -> None:
         self.runtime = runtime
+        self.root = root
         self.config = config
         self.started = datetime.now(UTC)
         self.tracker = Tracker()
@@ -74,21 +77,28 @@ class ReportPlugin:
                 self.baseline = baseline_module.load(here / given, known)
             if self.worker:
                 return
-            run_id = config.getoption("run_id") or new_run_id(self.started)
-            self.run_dir = RunDir.create(here / config.getoption("reports_dir"), run_id)
+            if root is not None:
+                self.run_dir = RunDir.create(root.path, runtime.run.name or "target")
+            else:
+                run_id = config.getoption("run_id") or new_run_id(self.started)
+                self.run_dir = RunDir.create(here / config.getoption("reports_dir"), run_id)
         except SuiteError as exc:
             raise pytest.UsageError(str(exc)) from None
-        self.junit = enable_junit(config, self.run_dir.junit)
-        self.allure = enable_allure(config, self.run_dir.allure)
+        self.junit = enable_junit(config, (root or self.run_dir).junit)  # the run's one JUnit and Allure
+        self.allure = enable_allure(config, (root or self.run_dir).allure)
 
     # -- following the items ------------------------------------------------------------------
     def pytest_report_header(self) -> str | None:
-        return f"oauth2-conformance: reports in {self.run_dir.path}" if self.run_dir else None
+        return f"oauth2-conformance: reports in {self.run_dir.path}" if self.run_dir and not self.root else None
+
+    def _ours(self, item: pytest.Item) -> bool:
+        """An item of this plugin's target (every requirement item, with one target)."""
+        return isinstance(item, RequirementItem) and item.runtime is self.runtime
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         for item in items:
-            if isinstance(item, RequirementItem):
+            if isinstance(item, RequirementItem) and self._ours(item):
                 self.tracker.collected(item.requirement.id, item.nodeid)
                 url = rfc_link(item.requirement.source)
                 if url:
@@ -96,7 +106,7 @@ class ReportPlugin:
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         for item in items:
-            if isinstance(item, RequirementItem):
+            if isinstance(item, RequirementItem) and self._ours(item):
                 self.tracker.deselected(item.requirement.id, item.nodeid)
 
     @pytest.hookimpl(wrapper=True, trylast=True)
@@ -105,7 +115,7 @@ class ReportPlugin:
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         """Innermost wrapper, so allure and junit see a baseline failure already turned into an xfail."""
         report = yield
-        if not isinstance(item, RequirementItem):
+        if not isinstance(item, RequirementItem) or not self._ours(item):
             return report
         rid = item.requirement.id
         verdict = self.runtime.verdicts.get(rid)
@@ -115,7 +125,7 @@ class ReportPlugin:
             report.wasxfail = f"baseline: {reason}"
         self.tracker.report(rid, report, decided=verdict is not None)
         if self.worker and report.when == "setup" and verdict is not None:
-            setattr(report, transport.ATTRIBUTE, transport.dump(verdict, self.runtime.masker))
+            setattr(report, transport.ATTRIBUTE, transport.dump(verdict, self.runtime.masker, self.runtime.run.name))
         return report
 
     @pytest.hookimpl(tryfirst=True)
@@ -128,7 +138,7 @@ class ReportPlugin:
             return
         data = getattr(report, transport.ATTRIBUTE, None)
         requirement = self._requirements().get(rid)
-        if isinstance(data, dict) and requirement is not None:
+        if isinstance(data, dict) and requirement is not None and data.get("target") == self.runtime.run.name:
             self.runtime.verdicts[rid] = transport.load(data, requirement)
         self.tracker.report(rid, report, decided=rid in self.runtime.verdicts)
 
@@ -138,8 +148,12 @@ class ReportPlugin:
         return self._by_id
 
     def _requirement_id(self, nodeid: str) -> str | None:
-        """`yixin::YX-CODE-SINGLE-USE` -> the requirement's ID, when it is one of the run's."""
-        profile, sep, rid = nodeid.partition("::")
+        """`yixin::YX-CODE-SINGLE-USE` (`NAME/yixin::...` among several targets) -> the requirement's
+        ID, when it is one of this target's."""
+        prefix = self.runtime.run.prefix
+        if not nodeid.startswith(prefix):
+            return None
+        profile, sep, rid = nodeid[len(prefix) :].partition("::")
         requirement = self._requirements().get(rid) if sep else None
         return rid if requirement is not None and requirement.profile == profile else None
 
@@ -177,6 +191,9 @@ class ReportPlugin:
         self.gate = gate = evaluate(records, self.baseline, certify=self.runtime.run.certify)
         if session.exitstatus == pytest.ExitCode.OK and not gate.passed:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        exit_status = int(session.exitstatus)
+        if self.root is not None and exit_status in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            exit_status = 0 if gate.passed else 1  # this target's, not its neighbours' failures
         profiles = [
             profile_record(p, by_profile[p.name], self._config(p), self.runtime.run.faults.get(p.name, ()))
             for p in self.runtime.run.profiles
@@ -185,18 +202,21 @@ class ReportPlugin:
         doc: Certification = {
             "format": FORMAT,
             "suite": {"name": "oauth2-conformance", "version": suite_version()},
-            "run_id": run_dir.run_id,
+            "run_id": (self.root or run_dir).run_id,
             "started": _iso(self.started),
             "finished": _iso(datetime.now(UTC)),
             "target": self.runtime.run.target or EMBEDDED,
             "seed": self._seed(),
             "strict_levels": self.runtime.run.strict,
             "command": list(self.config.invocation_params.args),
-            "outputs": {"junit": _name(self.junit, run_dir), "allure": _name(self.allure, run_dir)},
+            "outputs": {
+                "junit": _name(self.junit, run_dir, self.root),
+                "allure": _name(self.allure, run_dir, self.root),
+            },
             "profiles": profiles,
             "requirements": records,
             "baseline": self._baseline_json(),
-            "gate": gate.to_json(int(session.exitstatus)),
+            "gate": gate.to_json(exit_status),
             "verdict": verdict,
             "certified": verdict == "pass",
         }
@@ -226,8 +246,9 @@ class ReportPlugin:
         if live is not None:
             return live[0].config.masked()
         remote = self.config.stash.get(parallel.REMOTE, None)
-        if remote is not None and profile.name in remote.configs:  # a worker's (its embedded server's URL)
-            return remote.configs[profile.name]
+        key = self.runtime.run.prefix + profile.name
+        if remote is not None and key in remote.configs:  # a worker's (its embedded server's URL)
+            return remote.configs[key]
         return self.runtime.run.config.masked() if self.runtime.run.config else None
 
     def _seed(self) -> Any:
@@ -238,7 +259,7 @@ class ReportPlugin:
         if self.certification is None or self.gate is None or self.run_dir is None:
             return
         tr, doc, gate = terminalreporter, self.certification, self.gate
-        tr.section("conformance report")
+        tr.section(f"conformance report: {self.runtime.run.name}" if self.root else "conformance report")
         for p in doc["profiles"]:
             counts = ", ".join(f"{n} {v}" for v, n in p["totals"].items() if n)
             label = html.HEADLINE.get(p["verdict"], p["verdict"])
@@ -258,7 +279,7 @@ class ReportPlugin:
         for ids, label, colour in flags:
             if ids:
                 tr.line(f"{label}: {', '.join(ids)}", **({colour: True} if colour else {}))
-        outputs = [name for name in doc["outputs"].values() if name is not None]
+        outputs = [name for name in doc["outputs"].values() if name is not None and not self.root]
         inside = [name for name in outputs if not Path(name).is_absolute()]
         tr.line(f"reports: {self.run_dir.path} ({', '.join(['certification.json', 'summary.html', *inside])})")
         for name in outputs:
@@ -271,10 +292,11 @@ class ReportPlugin:
             self.run_dir.remove_if_empty()
 
 
-def _name(path: Path | None, run_dir: RunDir) -> str | None:
+def _name(path: Path | None, run_dir: RunDir, root: RunDir | None = None) -> str | None:
+    """An output's path relative to the report (`../junit.xml` for a target's report among several)."""
     if path is None:
         return None
-    try:
-        return path.relative_to(run_dir.path).as_posix()
-    except ValueError:
-        return str(path)
+    for base, up in ((run_dir, ""), (root, "../")):
+        if base is not None and path.is_relative_to(base.path):
+            return up + path.relative_to(base.path).as_posix()
+    return str(path)

@@ -24,11 +24,13 @@ ATTRIBUTE = "oauth2_verdict"  # the TestReport attribute that carries a dumped v
 _BODY_KEPT = 4096  # what the client keeps of a response body anyway
 
 
-def dump(verdict: Verdict, masker: Masker) -> dict[str, Any]:
-    """The verdict as plain data, every string that came from the wire masked."""
+def dump(verdict: Verdict, masker: Masker, target: str | None = None) -> dict[str, Any]:
+    """The verdict as plain data, every string that came from the wire masked (with the masker of
+    its own target). `target`, the target's name among several, tells the controller whose it is."""
     log = verdict.log
     exchanges = [] if verdict.status == Status.PASS else [_exchange(e, masker) for e in log]
     return {
+        "target": target,
         "id": verdict.requirement.id,
         "profile": verdict.requirement.profile,
         "status": str(verdict.status),
