@@ -6,7 +6,7 @@ config's `login` steps). A code_command gets the authorization request the suite
 environment (CODE_ENV) and prints the bare code, or JSON naming the parameters it actually used;
 only then can requirements whose precondition concerns that request (redirect_uri at the token
 endpoint, PKCE) be decided. The suite's own authorization requests carry PKCE wherever the target
-declares it (session.pkce_parameters); a code_command gets a code_challenge only when a check asks
+declares it (pkce.py); a code_command gets a code_challenge only when a check asks
 for one, and must then confirm it in its JSON.
 """
 

@@ -8,9 +8,6 @@ carry (tokens to mask, refusals that show a feature is not offered, which client
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,7 +15,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from . import login
-from .capabilities import CLIENT_OF, PKCE_METHODS, Capabilities, Feature
+from .capabilities import CLIENT_OF, Capabilities, Feature
 from .client import Reply, TargetClient
 from .code_source import CodeOrigin, CodeSource, redirect_value
 from .config import TargetConfig
@@ -26,6 +23,7 @@ from .discovery import Discovery
 from .errors import MissingPrerequisite, NotApplicable, PreconditionFailed, SuiteError
 from .evidence import Masker
 from .outcome import classify
+from .pkce import Pkce
 from .pointer import MISSING, resolve
 from .request_builder import CLIENT_ROLES, OMIT, TRANSFORMS, basic_authorization, fill, place
 from .spec import Flow, Operation, Profile
@@ -43,11 +41,6 @@ class Tokens:
     flow: str | None = None  # the flow that issued them
 
 
-def s256(verifier: str) -> str:
-    """The S256 code_challenge of a verifier (RFC 7636 §4.2)."""
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-
-
 class ProfileSession:
     """Everything a check needs to talk to one profile's target."""
 
@@ -63,7 +56,7 @@ class ProfileSession:
         self.discovery = Discovery(profile, config, base_url, client)
         self.codes = CodeSource(self)
         self._capabilities: Capabilities | None = None
-        self._verifiers: dict[str, str] = {}  # PKCE code_challenge -> the verifier the suite chose
+        self.pkce = Pkce(self.capabilities)
         self.owners: dict[str, str | None] = {}  # issued token -> the `clients` key of the client it belongs to
         self.last_sent: dict[str, Any] = {}  # the parameters of the last request (an authorization request's)
         self.last_client_key: str | None = None
@@ -130,7 +123,7 @@ class ProfileSession:
             if param.role == "code" and isinstance(value, str):
                 self._check_code_preconditions(flow, value, overrides, client)
             values[name] = value
-        values |= self._pkce(flow, values, overrides)
+        values |= self.pkce.additions(flow, values, overrides, self.code_origins)
         out = place(flow, values, basic=basic, spellings=self.spellings)
         self.last_sent, self.last_client_key = out.sent, client_key
         headers = out.headers
@@ -169,51 +162,9 @@ class ProfileSession:
                 caps.learn(feature, client.get("client_id"), client_key, outcome.error_code)
         return reply
 
-    # -- PKCE (RFC 7636), used whenever the target declares it ----------------------------------
-    def pkce_parameters(self) -> tuple[dict[str, str], str] | None:
-        """A fresh code_challenge (and its method) with its verifier, when the target declares PKCE
-        (code_challenge_methods_supported, in its metadata or the config); else None.
-
-        RFC 9700 §2.1.1 has clients use PKCE, and a server may require it (RFC 7636 §4.4.1), so the
-        suite's authorization requests carry it wherever it is declared."""
-        declared = self.capabilities().member(PKCE_METHODS) if self.capabilities().enabled else None
-        methods = declared[0] if declared is not None and isinstance(declared[0], list) else []
-        method = "S256" if "S256" in methods else "plain" if "plain" in methods else None
-        if method is None:
-            return None
-        verifier = secrets.token_urlsafe(48)
-        challenge = s256(verifier) if method == "S256" else verifier
-        self._verifiers[challenge] = verifier
-        return {"code_challenge": challenge, "code_challenge_method": method}, verifier
-
+    # -- PKCE (RFC 7636), used whenever the target declares it (see pkce.py) -------------------
     def pkce_verifier(self, challenge: str) -> str | None:
-        """The verifier of a code_challenge the suite chose itself."""
-        return self._verifiers.get(challenge)
-
-    def _pkce(self, flow: Flow, values: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-        """What PKCE adds to a request: a code_challenge to an authorization request that does not
-        name one; the code's code_verifier to a token request for a code the suite asked PKCE for."""
-        by_role = {p.role: n for n, p in flow.operation.params.items() if p.role}
-        added: dict[str, Any] = {}
-        challenge = by_role.get("code_challenge")
-        if (
-            challenge
-            and challenge not in overrides
-            and challenge not in flow.values
-            and values.get(challenge, OMIT) is OMIT
-        ):
-            pkce = self.pkce_parameters()
-            if pkce is not None:
-                added[challenge] = pkce[0]["code_challenge"]
-                if "code_challenge_method" in by_role:
-                    added[by_role["code_challenge_method"]] = pkce[0]["code_challenge_method"]
-        verifier = by_role.get("code_verifier")
-        code = next((v for n, v in values.items() if flow.operation.params[n].role == "code"), None)
-        if verifier and verifier not in overrides and values.get(verifier, OMIT) is OMIT and isinstance(code, str):
-            origin = self.code_origins.get(code)
-            if origin is not None and origin.verifier:
-                added[verifier] = origin.verifier
-        return added
+        return self.pkce.verifier(challenge)
 
     # -- what the target offers, and which client asks --------------------------------------
     def capabilities(self) -> Capabilities:

@@ -3,12 +3,11 @@ tokens in the fragment, and PKCE (RFC 6749 §4.1.2.1, §4.2.2; RFC 7636 §4.6)."
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
 from urllib.parse import urlsplit
 
 from ..errors import NotApplicable, PreconditionFailed
+from ..pkce import s256
 from .base import CheckContext, check, role_param
 from .options import Refusal
 
@@ -64,10 +63,6 @@ def implicit_fragment_only(ctx: CheckContext) -> None:
     ctx.succeed(reply, step="an implicit authorization")
 
 
-def _s256(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-
-
 @check("pkce_verified", options=Refusal)
 def pkce_verified(ctx: CheckContext) -> None:
     """A code bound to an S256 challenge is exchanged only with its verifier (RFC 7636 §4.6)."""
@@ -87,7 +82,7 @@ def pkce_verified(ctx: CheckContext) -> None:
 
     def bound_code() -> tuple[str, str]:
         verifier = secrets.token_urlsafe(48)
-        code = session.new_code({"code_challenge": _s256(verifier), "code_challenge_method": "S256"})
+        code = session.new_code({"code_challenge": s256(verifier), "code_challenge_method": "S256"})
         return code, verifier
 
     code, _ = bound_code()
