@@ -21,7 +21,7 @@ from urllib.parse import quote, quote_plus
 # the suite never learned, e.g. a token inside a redirect it did not parse).
 SECRET_NAMES = re.compile(
     r"(?i)^(client_secret|password|md5password|shapassword|code|validatecode|verifycode|"
-    r"access_token|refresh_token|refrash_token|accesstoken|refreshtoken|id_token|token|authorization)$"
+    r"access_token|refresh_token|refrash_token|accesstoken|refreshtoken|id_token|token|code_verifier|authorization)$"
 )
 # The characters of an opaque token (RFC 6749 appendix A's unreserved set, which issued values use).
 _WORD = re.compile(r"[A-Za-z0-9._~-]+")

@@ -99,8 +99,9 @@ def test_masker_aliases_registered_values_in_every_encoding() -> None:
 
 
 def test_masker_masks_named_fields_it_never_learned() -> None:
-    masked = Masker().mask('{"access_token": "never-registered"} refresh_token=abc&x=1')
+    masked = Masker().mask('{"access_token": "never-registered"} refresh_token=abc&x=1&code_verifier=v3rif')
     assert "never-registered" not in masked and "abc" not in masked and "x=1" in masked
+    assert "v3rif" not in masked, "a PKCE code_verifier is a secret (RFC 7636 §4.1)"
 
 
 def test_masker_ignores_values_too_short_to_be_secrets() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import MissingPrerequisite, PreconditionFailed
+from ..errors import MissingPrerequisite, NotApplicable, PreconditionFailed
 from ..session import Tokens
 from .base import CheckContext, check
 from .options import Refusal
@@ -20,7 +20,12 @@ def refresh_scope_not_widened(ctx: CheckContext) -> None:
     refresh_scope = next((n for n, p in ctx.flow.operation.params.items() if p.role == "scope"), None)
     if scope_param is None or refresh_scope is None:
         raise PreconditionFailed("the token source or the refresh flow takes no scope")
-    reply = session.call(source, {scope_param: scopes[0]})
+    try:
+        reply = session.call(source, {scope_param: scopes[0]})
+    except NotApplicable as exc:  # the requirement is about refresh, not about the grant its tokens come from
+        raise MissingPrerequisite(
+            f"the narrow-scope tokens this check refreshes come from {source.name}: {exc}"
+        ) from None
     ctx.succeed(reply, source, step=f"getting a token for scope {scopes[0]!r}")
     narrow = Tokens(
         session.issued(reply, source, "access_token"), session.issued(reply, source, "refresh_token"), reply

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import MissingPrerequisite, NotApplicable
-from .base import REGISTRY, CheckContext, check, role_param
+from ..errors import MissingPrerequisite
+from .base import CheckContext, check, role_param
 from .options import Refusal
 
 STAND_IN = {"grant_type": "urn:example:not-offered", "response_type": "not_offered"}
@@ -36,19 +36,6 @@ def unoffered_refused(ctx: CheckContext) -> None:
         how = "not offered: " + caps.why_not((kind, value)) if value in missing else "a made-up value"
         reply = session.call(flow, {kind: value})
         ctx.expect_error(reply, ctx.option("expect_error", ()), f"{flow.title} with {kind}={value} ({how})")
-
-
-@check("refresh_scope_not_widened_rfc", options=Refusal)
-def refresh_scope_not_widened_rfc(ctx: CheckContext) -> None:
-    """The refresh-scope check (checks/lifecycle.py), whose narrow tokens come from the token source.
-    Where that grant is not offered, the requirement (about refresh, not about that grant) is not
-    run, never not applicable."""
-    try:
-        REGISTRY["refresh_scope_not_widened"](ctx)
-    except NotApplicable as exc:
-        raise MissingPrerequisite(
-            f"the narrow-scope tokens this check refreshes come from {ctx.session.profile.token_source}: {exc}"
-        ) from None
 
 
 @check("cross_client_refused", options=Refusal)

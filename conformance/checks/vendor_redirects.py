@@ -4,8 +4,6 @@ and an omitted redirect_uri falls back to the registered one."""
 
 from __future__ import annotations
 
-import re
-
 from ..errors import MissingPrerequisite
 from ..session import OMIT
 from .base import CheckContext, check, role_param
@@ -48,7 +46,7 @@ def redirect_carries_code(ctx: CheckContext) -> None:
     if not 300 <= reply.status < 400:
         raise ctx.fail(f"{flow.title}: expected a redirect to {sent} with {name}=..., got HTTP {reply.status}")
     rest = _redirect_target(ctx, reply.headers.get("location", ""), sent, "the consent redirect")
-    if not re.search(rf"(?:^|[?&]){re.escape(name)}=[^&#]+", rest.split("#", 1)[0]):
+    if not ctx.session.redirect_value(reply, name):
         raise ctx.fail(f"{flow.title}: the redirect to {sent} carries no parameter named {name} ({rest[:80]!r})")
 
 
