@@ -57,7 +57,16 @@ def main() -> int:
     args = parser.parse_args()
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "conformance.cli", "serve", "--port", str(port), "--latency-ms", str(args.latency_ms)],
+        [
+            sys.executable,
+            "-m",
+            "conformance.tools.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--latency-ms",
+            str(args.latency_ms),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

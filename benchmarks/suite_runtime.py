@@ -28,7 +28,7 @@ def measure(extra: list[str]) -> tuple[float, int, str]:
             "-v",
             sys.executable,
             "-m",
-            "conformance.cli",
+            "conformance.tools.cli",
             "run",
             "-q",
             "-p",

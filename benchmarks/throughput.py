@@ -59,7 +59,7 @@ def free_port() -> int:
 def served(profile: str) -> Iterator[int]:
     """A reference server in its own process (so it never shares a GIL with what measures it)."""
     port = free_port()
-    command = [sys.executable, "-m", "conformance.cli", "serve", "--profile", profile, "--port", str(port)]
+    command = [sys.executable, "-m", "conformance", "serve", "--profile", profile, "--port", str(port)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
     try:
         deadline = time.monotonic() + 30
@@ -210,7 +210,7 @@ def main() -> int:
 
 
 def _token_url(profile: str, base: str) -> str:
-    from conformance.spec import load_profiles
+    from conformance.model.spec import load_profiles
 
     spec = load_profiles()[profile]
     path = next(iter(spec.document.get("paths", {})), "/token") if hasattr(spec, "document") else "/token"

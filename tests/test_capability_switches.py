@@ -14,15 +14,16 @@ from typing import Any
 
 import pytest
 
-from conformance import config as config_module
-from conformance.client import TargetClient
-from conformance.evidence import Masker
+from conformance.engine.plan import bind
+from conformance.engine.verdicts import Status, Verdict, decide
+from conformance.model import config as config_module
+from conformance.model.masking import Masker
+from conformance.model.spec import load_profiles
 from conformance.servers import reference_config
 from conformance.servers.rfc6749 import PER_GRANT_CLIENTS, switches
-from conformance.session import ProfileSession
-from conformance.spec import load_profiles
-from conformance.validation import ResponseValidator
-from conformance.verdicts import Status, Verdict, decide
+from conformance.target.client import TargetClient
+from conformance.target.session import ProfileSession
+from conformance.target.validation import ResponseValidator
 
 CODE_SOURCE = Path(__file__).parent / "fixtures" / "code_source.py"
 IMPLICIT = {"RFC-IMPLICIT-RESPONSE", "RFC-IMPLICIT-FRAGMENT"}
@@ -110,7 +111,7 @@ def run(reference: Any, switched: set[str], changes: dict[str, Any]) -> dict[str
     session.seed, session.examples = random.getrandbits(32), 8
     validator = ResponseValidator(profile, url)
     try:
-        return {r.id: decide(r, session, validator) for r in profile.requirements}
+        return {r.id: decide(bind(r), session, validator) for r in profile.requirements}
     finally:
         session.client.close()
         switches(state).clear()

@@ -9,9 +9,9 @@ import sys
 import httpx
 import pytest
 
-from conformance.cli import main
+from conformance.tools.cli import main
 
-COMMAND = [sys.executable, "-m", "conformance.cli"]
+COMMAND = [sys.executable, "-m", "conformance"]
 
 
 def test_profiles_lists_requirement_counts(capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from conformance import fleet
-from conformance.errors import ConfigError
+from conformance.engine import fleet
+from conformance.model.errors import ConfigError
 from conformance.servers import ReferenceServer, reference_config
 from conformance.servers.base import Client
 

@@ -10,11 +10,11 @@ import httpx
 import pytest
 import yaml
 
-from conformance import config as config_module
-from conformance import init, probe
-from conformance.cli import main
-from conformance.errors import SuiteError
+from conformance.model import config as config_module
+from conformance.model.errors import SuiteError
 from conformance.servers import PROFILES, ReferenceServer
+from conformance.tools import init, probe
+from conformance.tools.cli import main
 
 
 @pytest.mark.parametrize("profile", PROFILES)

@@ -24,7 +24,7 @@ import yaml
 from conformance.servers import PROFILES, reference_config
 
 pytestmark = pytest.mark.slow
-CLI = [sys.executable, "-c", "import sys; from conformance.cli import main; sys.exit(main())"]
+CLI = [sys.executable, "-c", "import sys; from conformance.tools.cli import main; sys.exit(main())"]
 # The consent page comes after the login page, and init signs in as no one, so it cannot name the
 # approve button; login steps (conformance/login.py) need its name. See the README.
 

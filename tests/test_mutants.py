@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from conformance.checks.catalog import REGISTRY
+from conformance.model.spec import load_profiles
 from conformance.servers import PROFILES
 
 from .fixtures.reference import Harness
@@ -210,9 +212,6 @@ def test_advisory_requirements_fail_only_under_strict_levels(harness: Harness) -
 
 def test_every_check_has_a_mutant_that_breaks_it() -> None:
     """A check that no mutant can fail is a defect: each registered check decides a mutant row."""
-    from conformance.checks import REGISTRY
-    from conformance.spec import load_profiles
-
     profiles = load_profiles()
     broken = {profiles[p].requirement(rid).check for p, _, rid, verdict in MUTANTS if verdict != "pass"}
     assert set(REGISTRY) - broken == set()

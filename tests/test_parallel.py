@@ -12,14 +12,16 @@ from typing import Any
 import pytest
 import yaml
 
-from conformance import parallel
-from conformance.checks import REGISTRY
-from conformance.evidence import EvidenceLog, Exchange, Masker
-from conformance.report import transport
-from conformance.runtime import Run, Runtime
+from conformance.checks.catalog import REGISTRY
+from conformance.engine.plan import isolated, needs_target_alone
+from conformance.engine.runtime import Run, Runtime
+from conformance.engine.verdicts import Status, Verdict
+from conformance.model.exchange import EvidenceLog, Exchange
+from conformance.model.masking import Masker
+from conformance.model.spec import load_profiles
+from conformance.pytest_plugin import transport
+from conformance.pytest_plugin import xdist as parallel
 from conformance.servers import ReferenceServer, reference_config
-from conformance.spec import load_profiles
-from conformance.verdicts import Status, Verdict
 
 pytest.importorskip("xdist")
 
@@ -77,9 +79,10 @@ def test_workers_share_a_real_target_whose_clock_moves(pytester: pytest.Pytester
 
 
 def test_every_check_that_moves_the_clock_runs_isolated() -> None:
-    movers = {name for name, check in REGISTRY.items() if "_advance(" in inspect.getsource(check)}
-    assert movers and movers <= parallel.CLOCK_CHECKS
-    assert set(REGISTRY) >= parallel.ISOLATED_CHECKS
+    """A check whose source moves the clock declares it (its trait), so it runs isolated."""
+    movers = {name for name, check in REGISTRY.items() if "_advance(" in inspect.getsource(check.run)}
+    declared = {name for name, check in REGISTRY.items() if check.traits.moves_clock}
+    assert movers and movers <= declared
 
 
 def test_an_exclusive_holder_never_runs_beside_a_shared_one(tmp_path: Path) -> None:
@@ -113,7 +116,7 @@ def test_an_exclusive_holder_never_runs_beside_a_shared_one(tmp_path: Path) -> N
 def test_the_clock_offset_is_shared_by_the_workers(tmp_path: Path) -> None:
     requirements = {r.check: r for p in load_profiles().values() for r in p.requirements}
     mover = requirements["code_expires"]
-    reader = next(r for r in requirements.values() if r.profile == mover.profile and not parallel.isolated(r))
+    reader = next(r for r in requirements.values() if r.profile == mover.profile and not isolated(r))
     clock = type("C", (), {"clock_url": "http://t/_test/clock"})
     first, second = type("S", (), {"clock_offset": 0.0, "config": clock})(), type("S", (), {"clock_offset": 0.0})()
     with parallel.TargetLock(tmp_path, "http://t.invalid").hold(mover, first):
@@ -144,7 +147,7 @@ def test_a_verdict_travels_masked() -> None:
 def test_workers_split_the_budget_and_the_rate() -> None:
     plan = Run.from_options(None, ["yixin"], None)
     runtime = Runtime(plan, share=4)
-    from conformance.config import TargetConfig
+    from conformance.model.config import TargetConfig
 
     budget = runtime._budget(TargetConfig(max_requests=1000, rate=20.0))
     assert (budget.max_requests, budget.rate) == (250, 5.0)
@@ -155,7 +158,7 @@ def test_waiting_a_lifetime_out_needs_no_exclusive_lock() -> None:
     requirements = {r.check: r for p in load_profiles().values() for r in p.requirements}
     with_clock = type("S", (), {"config": type("C", (), {"clock_url": "http://t/_test/clock"})})()
     without = type("S", (), {"config": type("C", (), {"clock_url": None})})()
-    assert parallel.needs_target_alone(requirements["code_expires"], with_clock)
-    assert not parallel.needs_target_alone(requirements["code_expires"], without)
-    assert parallel.needs_target_alone(requirements["new_code_ends_tokens"], without)
-    assert not parallel.needs_target_alone(requirements["code_single_use"], with_clock)
+    assert needs_target_alone(requirements["code_expires"], with_clock)
+    assert not needs_target_alone(requirements["code_expires"], without)
+    assert needs_target_alone(requirements["new_code_ends_tokens"], without)
+    assert not needs_target_alone(requirements["code_single_use"], with_clock)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.spec import load_profiles
+from conformance.model.spec import load_profiles
 
 USAGE_ERROR = 4
 

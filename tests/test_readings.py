@@ -9,15 +9,16 @@ import json
 
 import pytest
 
-from conformance import config as config_module
-from conformance.client import TargetClient
-from conformance.errors import ConfigError
-from conformance.evidence import Masker
+from conformance.engine.plan import bind
+from conformance.engine.verdicts import decide
+from conformance.model import config as config_module
+from conformance.model.errors import ConfigError
+from conformance.model.masking import Masker
+from conformance.model.spec import load_profiles
 from conformance.servers import reference_config
-from conformance.session import ProfileSession
-from conformance.spec import load_profiles
-from conformance.validation import ResponseValidator
-from conformance.verdicts import decide
+from conformance.target.client import TargetClient
+from conformance.target.session import ProfileSession
+from conformance.target.validation import ResponseValidator
 
 from .fixtures.reference import Harness
 
@@ -61,7 +62,7 @@ def test_token_probe_rules_not_run_without_token_probe(harness: Harness) -> None
     spec = session.profile
     try:
         for rid in ("YX-NEW-CODE-ENDS-TOKENS", "YX-TOKEN-EXPIRES"):
-            verdict = decide(spec.requirement(rid), session, validator)
+            verdict = decide(bind(spec.requirement(rid)), session, validator)
             assert verdict.status == "not run", (rid, verdict.status)
             assert "token_probe" in verdict.reason
     finally:
@@ -72,7 +73,7 @@ def test_token_probe_by_query(harness: Harness) -> None:
     """send: query puts the token in the URL (RFC 6750 §2.3); a probe that cannot see it is not run."""
     session, validator = _session(harness, "yixin", token_probe={"url": "/_test/resource", "send": "query"})
     try:
-        verdict = decide(session.profile.requirement("YX-NEW-CODE-ENDS-TOKENS"), session, validator)
+        verdict = decide(bind(session.profile.requirement("YX-NEW-CODE-ENDS-TOKENS")), session, validator)
         assert verdict.status == "not run"  # the reference resource reads the header only
         assert "token_probe does not accept a fresh access token" in verdict.reason
     finally:

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conformance.errors import ConfigError
+from conformance.model.errors import ConfigError
+from conformance.model.spec import load_profiles
 from conformance.report.baseline import parse
 from conformance.servers import ReferenceServer, reference_config
-from conformance.spec import load_profiles
 
 from .fixtures.report_runs import SuiteRunner
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import re
 
+from conformance.engine.verdicts import DESELECTED, NEVER_COLLECTED, STOPPED, ItemTrace
+from conformance.model.spec import load_profiles
 from conformance.report.certification import outcome
-from conformance.report.tracking import DESELECTED, NEVER_COLLECTED, STOPPED, ItemTrace
-from conformance.spec import load_profiles
 
 from .fixtures.report_runs import SuiteRunner
 
@@ -76,10 +76,12 @@ def test_unreached_requirements_are_not_run_never_pass(suite_run: SuiteRunner) -
 
 
 def test_outcome_without_verdict_is_not_a_pass() -> None:
-    assert outcome(None, ItemTrace()) == ("not run", NEVER_COLLECTED)
-    assert outcome(None, ItemTrace(["n"])) == ("not run", STOPPED)
-    assert outcome(None, ItemTrace(["n"], ran=True, skip_reason="no clock")) == ("not run", "skipped: no clock")
-    assert outcome(None, ItemTrace(["n"], ran=True, error="setup failed: boom")) == ("error", "setup failed: boom")
+    """A requirement whose item never ran gets its verdict from `absent`, the engine's constructor."""
+    r = load_profiles()["yixin"].requirements[0]
+    assert outcome(r, None, ItemTrace()) == ("not run", NEVER_COLLECTED)
+    assert outcome(r, None, ItemTrace(["n"])) == ("not run", STOPPED)
+    assert outcome(r, None, ItemTrace(["n"], ran=True, skip_reason="no clock")) == ("not run", "skipped: no clock")
+    assert outcome(r, None, ItemTrace(["n"], ran=True, error="setup failed: boom")) == ("error", "setup failed: boom")
 
 
 def test_reused_run_id_is_a_usage_error(suite_run: SuiteRunner) -> None:

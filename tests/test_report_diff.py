@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from conformance.cli import main
 from conformance.report.diff import compare, diff_runs
+from conformance.tools.cli import main
 
 from .fixtures.report_runs import SuiteRunner
 

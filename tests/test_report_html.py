@@ -10,9 +10,9 @@ import re
 import shutil
 from pathlib import Path
 
+from conformance.model.spec import load_profiles
 from conformance.report.html import trace_counts
-from conformance.spec import load_profiles
-from conformance.trace import matrix
+from conformance.report.trace import matrix
 
 from .fixtures.browser import Chromium
 from .fixtures.report_runs import SuiteRunner

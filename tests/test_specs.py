@@ -6,9 +6,9 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
-from conformance.checks import REGISTRY
+from conformance.checks.catalog import REGISTRY
+from conformance.model.spec import load_profiles, spec_dir
 from conformance.servers import PROFILES
-from conformance.spec import load_profiles, spec_dir
 
 SPECS = sorted(spec_dir().glob("*.yaml"))
 
@@ -44,17 +44,19 @@ def test_requirements_cite_a_document_line_or_an_rfc(profile: str) -> None:
 
 
 def test_an_unknown_check_option_is_refused_naming_file_requirement_and_key(tmp_path) -> None:
-    """A typo such as `expect_eror` must not silently leave the expected codes empty."""
+    """A typo such as `expect_eror` must not silently leave the expected codes empty: the plan,
+    which binds every requirement to its check at configure time, refuses it."""
     import pytest
 
-    from conformance.errors import SpecError
-    from conformance.spec import load_profile, spec_dir
+    from conformance.engine.plan import plan
+    from conformance.model.errors import SpecError
+    from conformance.model.spec import load_profile, spec_dir
 
     text = (spec_dir() / "yixin.yaml").read_text(encoding="utf-8")
     assert "    expect_error:" in text
     broken = tmp_path / "yixin.yaml"
     broken.write_text(text.replace("    expect_error:", "    expect_eror:", 1), encoding="utf-8")
     with pytest.raises(SpecError) as excinfo:
-        load_profile(broken)
+        plan([load_profile(broken)])
     message = str(excinfo.value)
     assert "yixin.yaml" in message and "expect_eror" in message and "requirement YX-" in message

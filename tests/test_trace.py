@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from conformance.spec import line_numbers, load_profile, load_profiles, spec_dir
-from conformance.trace import matrix, normative_lines, not_testable, render
+from conformance.model.spec import line_numbers, load_profile, load_profiles, spec_dir
+from conformance.report.trace import matrix, normative_lines, not_testable, render
 
 DOCUMENT_PROFILES = [name for name, p in load_profiles().items() if p.document.endswith(".txt")]
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from conformance.spec import Profile, load_profiles
+from conformance.model.spec import Profile, load_profiles
 
 SEEDS = Path(os.environ.get("OAUTH2_CONFORMANCE_SEEDS", Path(__file__).resolve().parents[2] / "shared" / "seeds"))
 needs_documents = pytest.mark.skipif(
@@ -105,7 +105,7 @@ def _property_names(schema: Any, root: Mapping[str, Any]) -> Iterator[str]:
 @pytest.mark.parametrize("name", sorted(INVENTORY))
 def test_every_documented_operation_and_parameter_is_in_the_spec(name: str) -> None:
     profile = load_profiles()[name]
-    from conformance.spec import _operations as parsed  # the loader's view: parameters by location
+    from conformance.model.spec import _operations as parsed  # the loader's view: parameters by location
 
     by_route = {(op.method, op.path): op for op in parsed(profile.raw).values()}
     for route, params in INVENTORY[name]["operations"].items():

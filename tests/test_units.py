@@ -8,12 +8,13 @@ import json
 import httpx
 import pytest
 
-from conformance.client import Reply
-from conformance.evidence import Exchange, Masker
-from conformance.login import forms
-from conformance.outcome import classify
-from conformance.pointer import MISSING, resolve
-from conformance.spec import load_profiles
+from conformance.model.exchange import Exchange
+from conformance.model.masking import Masker
+from conformance.model.pointer import MISSING, resolve
+from conformance.model.spec import load_profiles
+from conformance.target.client import Reply
+from conformance.target.login import forms
+from conformance.target.outcome import classify
 
 
 # -- JSON pointers ---------------------------------------------------------------------------

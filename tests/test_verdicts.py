@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.checks import REGISTRY
-from conformance.checks.base import CheckContext
-from conformance.errors import MissingPrerequisite, NotApplicable, PreconditionFailed, TargetError
-from conformance.spec import Level, Requirement
-from conformance.verdicts import NO_EXCHANGE, Status, decide
+from conformance.checks.base import CheckContext, Declaration, Traits
+from conformance.checks.catalog import REGISTRY
+from conformance.checks.options import NoOptions
+from conformance.engine.plan import bind
+from conformance.engine.verdicts import NO_EXCHANGE, Status, decide
+from conformance.model.errors import MissingPrerequisite, NotApplicable, PreconditionFailed, TargetError
+from conformance.model.spec import Level, Requirement
 
 from .fixtures.reference import Harness
 
@@ -23,7 +25,7 @@ def scratch_check():
     added: list[str] = []
 
     def register(name, fn):
-        REGISTRY[name] = fn
+        REGISTRY[name] = Declaration(name, fn, NoOptions, Traits())
         added.append(name)
         return name
 
@@ -35,7 +37,7 @@ def scratch_check():
 def _decide(harness: Harness, requirement: Requirement, strict: bool = False):
     session, validator = harness.session("yixin")
     try:
-        return decide(requirement, session, validator, strict=strict)
+        return decide(bind(requirement), session, validator, strict=strict)
     finally:
         session.client.close()
 
@@ -101,8 +103,8 @@ def test_evidence_belongs_to_the_requirement_being_decided(harness: Harness, scr
     session, validator = harness.session("yixin")
     try:
         name = scratch_check("t_one", _probe)
-        first = decide(_requirement(name), session, validator)
-        second = decide(_requirement(name), session, validator)
+        first = decide(bind(_requirement(name)), session, validator)
+        second = decide(bind(_requirement(name)), session, validator)
         outside = session.client.send("GET", session.base_url + "/oauth/token")
     finally:
         session.client.close()

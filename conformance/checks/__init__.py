@@ -1,38 +1,6 @@
-"""Registered checks, by family. Importing this package registers them all."""
+"""The checks layer: one registered function per kind of promise, and the Hypothesis properties.
 
-from __future__ import annotations
-
-from . import (  # noqa: F401  issue 11
-    authorization,
-    client_auth,
-    expiry,
-    lifecycle,
-    refusals,
-    responses,
-    rfc_security,
-    token_admin,
-    vendor_expiry,
-    vendor_probes,
-    vendor_redirects,
-    vendor_tokens,
-)
-from .base import OPTIONS, REGISTRY, Check, CheckContext, check
-
-# Registers the Hypothesis properties (they import .base, so this comes last).
-from .. import properties  # noqa: F401  isort: skip
-
-__all__ = [
-    "OPTIONS",
-    "REGISTRY",
-    "Check",
-    "CheckContext",
-    "authorization",
-    "check",
-    "client_auth",
-    "expiry",
-    "lifecycle",
-    "refusals",
-    "responses",
-    "rfc_security",
-    "token_admin",
-]
+`conformance.checks.catalog` imports every check module, so importing it registers them all;
+`conformance.checks.base` has the registry, the declarations (options and traits) and the
+`CheckContext` a check runs in. Checks import the model and the target, never the engine.
+"""

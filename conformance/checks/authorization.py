@@ -6,10 +6,10 @@ from __future__ import annotations
 import secrets
 from urllib.parse import urlsplit
 
-from ..errors import NotApplicable, PreconditionFailed
-from ..pkce import s256
-from .base import CheckContext, check, role_param
-from .options import Refusal
+from conformance.checks.base import CheckContext, check, role_param
+from conformance.checks.options import Refusal
+from conformance.model.errors import NotApplicable, PreconditionFailed
+from conformance.target.pkce import s256
 
 
 @check("unregistered_redirect_refused")

@@ -11,15 +11,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..client import Reply
-from ..errors import PreconditionFailed, Violation
-from ..evidence import Recorder
-from ..outcome import Outcome, classify
-from ..session import ProfileSession, Tokens
-from ..spec import Flow, Requirement
-from ..validation import ResponseValidator
-from .options import NoOptions
-from .options import build as build_options
+from conformance.checks.options import NoOptions
+from conformance.model.errors import PreconditionFailed
+from conformance.model.spec import Flow, Requirement
+from conformance.model.violation import Violation
+from conformance.target.client import Reply
+from conformance.target.evidence import Recorder
+from conformance.target.outcome import Outcome, classify
+from conformance.target.session import ProfileSession
+from conformance.target.tokens import Tokens
+from conformance.target.validation import ResponseValidator
 
 Check = Callable[["CheckContext"], None]
 
@@ -37,18 +38,48 @@ def bogus(kind: str) -> str:
     return f"bogus-{kind}-{secrets.token_hex(8)}"
 
 
-REGISTRY: dict[str, Check] = {}
-OPTIONS: dict[str, type[Any]] = {}  # check name -> the frozen dataclass of its options
+@dataclass(frozen=True)
+class Traits:
+    """What a check is, declared by the check itself, so no other module knows a check by its name.
+
+    The engine schedules by these (a check that moves the clock or needs the target alone runs
+    exclusively on a shared target; heavy ones start first); `init` and `oauth2-conformance checks`
+    explain them; the lifecycle state machine finds the rules a profile states by `lifecycle`.
+    """
+
+    moves_clock: bool = False  # advances the target's clock through clock_url (waits it out without one)
+    needs_target_alone: bool = False  # another requirement running meanwhile could decide it
+    needs_second_client: bool = False  # presents one client's code or token as another client
+    weight: int = 1  # a rough cost in exchanges, for ordering parallel runs (heaviest first)
+    lifecycle: str | None = None  # the lifecycle rule it states: code, refresh_once, rotates, destroy
 
 
-def check(name: str, options: type[Any] = NoOptions) -> Callable[[Check], Check]:
-    """Register a check under `name`, the value of `check:` in the specs, with the options it takes."""
+@dataclass(frozen=True)
+class Declaration:
+    """A registered check: its name in the specs, the function, its options' type and its traits."""
+
+    name: str
+    run: Check
+    options: type[Any]
+    traits: Traits
+
+    @property
+    def summary(self) -> str:
+        """The first paragraph of the check's docstring: what it sends and what it accepts."""
+        doc = (self.run.__doc__ or "").strip()
+        return " ".join(doc.split("\n\n")[0].split())
+
+
+REGISTRY: dict[str, Declaration] = {}
+
+
+def check(name: str, options: type[Any] = NoOptions, traits: Traits = Traits()) -> Callable[[Check], Check]:
+    """Register a check under `name`, the value of `check:` in the specs, with its options and traits."""
 
     def register(fn: Check) -> Check:
         if name in REGISTRY:
             raise ValueError(f"check {name!r} registered twice")
-        REGISTRY[name] = fn
-        OPTIONS[name] = options
+        REGISTRY[name] = Declaration(name, fn, options, traits)
         return fn
 
     return register
@@ -62,6 +93,7 @@ class CheckContext:
     validator: ResponseValidator
     requirement: Requirement
     recorder: Recorder = field(default_factory=Recorder)
+    options: Any = field(default_factory=NoOptions)  # typed by the check's declaration, bound by the plan
 
     # -- what the requirement is about ------------------------------------------------------
     @property
@@ -69,11 +101,6 @@ class CheckContext:
         if self.requirement.flow is None:
             raise PreconditionFailed(f"{self.requirement.id} names no flow")
         return self.session.flow(self.requirement.flow)
-
-    @property
-    def options(self) -> Any:
-        """The requirement's options, typed by the check's declaration (validated at spec load)."""
-        return build_options(OPTIONS.get(self.requirement.check, NoOptions), self.requirement.options)
 
     def option(self, name: str, default: Any = None) -> Any:
         """One typed option, or `default` when the spec does not set it."""

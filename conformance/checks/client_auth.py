@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import secrets
 
-from ..errors import NotApplicable, PreconditionFailed
-from . import offered  # noqa: F401  (registers the refusal checks)
-from .base import CheckContext, check, role_param
-from .options import AuthMethod
+from conformance.checks.base import CheckContext, check, role_param
+from conformance.checks.options import AuthMethod
+from conformance.model.errors import NotApplicable, PreconditionFailed
 
 METADATA_NAMES = {"basic": "client_secret_basic", "post": "client_secret_post"}
 

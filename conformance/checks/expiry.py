@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..errors import MissingPrerequisite, PreconditionFailed
-from ..pointer import resolve
-from .base import CheckContext, check, role_param
-from .options import Introspection, Lifetime, Refusal
+from conformance.checks.base import CheckContext, Traits, check, role_param
+from conformance.checks.options import Introspection, Lifetime, Refusal
+from conformance.model.errors import MissingPrerequisite, PreconditionFailed
+from conformance.model.pointer import resolve
 
 TEN_YEARS = 10 * 365 * 86400
 TOLERANCE_S = 600  # clocks of the suite and the target may differ this much
@@ -74,7 +74,7 @@ def _advance(ctx: CheckContext, seconds: float) -> None:
         )
 
 
-@check("code_expires", options=Lifetime)
+@check("code_expires", options=Lifetime, traits=Traits(moves_clock=True))
 def code_expires(ctx: CheckContext) -> None:
     flow = ctx.flow
     param = role_param(flow, "code")
@@ -87,7 +87,7 @@ def code_expires(ctx: CheckContext) -> None:
     ctx.expect_error(reply, ctx.option("expect_error", ()), f"a code used after its {lifetime:g} s lifetime")
 
 
-@check("refresh_after_expiry_rejected", options=Refusal)
+@check("refresh_after_expiry_rejected", options=Refusal, traits=Traits(moves_clock=True))
 def refresh_after_expiry_rejected(ctx: CheckContext) -> None:
     flow = ctx.flow
     source = ctx.session.flow(ctx.session.profile.token_source or "")
@@ -102,7 +102,7 @@ def refresh_after_expiry_rejected(ctx: CheckContext) -> None:
     ctx.expect_error(reply, ctx.option("expect_error", ()), "a refresh after the access token expired")
 
 
-@check("access_token_expires", options=Introspection)
+@check("access_token_expires", options=Introspection, traits=Traits(moves_clock=True))
 def access_token_expires(ctx: CheckContext) -> None:
     """An access token works until its stated lifetime is over, and not after (the probe flow sees it)."""
     session = ctx.session

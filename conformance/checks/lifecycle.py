@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..errors import MissingPrerequisite, NotApplicable, PreconditionFailed
-from ..session import Tokens
-from .base import CheckContext, check
-from .options import Refusal
+from conformance.checks.base import CheckContext, check
+from conformance.checks.options import Refusal
+from conformance.model.errors import MissingPrerequisite, NotApplicable, PreconditionFailed
+from conformance.target.tokens import Tokens
 
 
 @check("refresh_scope_not_widened", options=Refusal)

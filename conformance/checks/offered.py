@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import MissingPrerequisite
-from .base import CheckContext, check, role_param
-from .options import Refusal
+from conformance.checks.base import CheckContext, Traits, check, role_param
+from conformance.checks.options import Refusal
+from conformance.model.errors import MissingPrerequisite
 
 STAND_IN = {"grant_type": "urn:example:not-offered", "response_type": "not_offered"}
 
@@ -38,7 +38,7 @@ def unoffered_refused(ctx: CheckContext) -> None:
         ctx.expect_error(reply, ctx.option("expect_error", ()), f"{flow.title} with {kind}={value} ({how})")
 
 
-@check("cross_client_refused", options=Refusal)
+@check("cross_client_refused", options=Refusal, traits=Traits(needs_second_client=True))
 def cross_client_refused(ctx: CheckContext) -> None:
     """A code (or refresh token) issued to one client, presented by another, is refused
     (RFC 6749 §4.1.3: "ensure that the authorization code was issued to the authenticated

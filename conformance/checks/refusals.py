@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..errors import PreconditionFailed
-from .base import CheckContext, bogus, check, role_param
-from .options import Credential, Refusal, Status
+from conformance.checks.base import CheckContext, bogus, check, role_param
+from conformance.checks.options import Credential, Refusal, Status
+from conformance.model.errors import PreconditionFailed
 
 
 @check("unknown_client", options=Refusal)

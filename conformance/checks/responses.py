@@ -5,9 +5,9 @@ from __future__ import annotations
 import secrets
 from urllib.parse import unquote
 
-from ..session import OMIT
-from .base import CheckContext, check
-from .options import RequiredParam
+from conformance.checks.base import CheckContext, check
+from conformance.checks.options import RequiredParam
+from conformance.target.session import OMIT
 
 
 @check("response_valid")

@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from ..capabilities import PKCE_METHODS
-from ..client import Reply
-from ..code_source import AuthorizationRefused
-from ..errors import MissingPrerequisite, NotApplicable, PreconditionFailed
-from ..session import OMIT
-from ..spec import Flow
-from .base import CheckContext, bogus, check, role_param
-from .options import Lifetime, Refusal
+from conformance.checks.base import CheckContext, bogus, check, role_param
+from conformance.checks.options import Lifetime, Refusal
+from conformance.model.errors import MissingPrerequisite, NotApplicable, PreconditionFailed
+from conformance.model.spec import Flow
+from conformance.target.capabilities import PKCE_METHODS
+from conformance.target.client import Reply
+from conformance.target.code_source import AuthorizationRefused
+from conformance.target.session import OMIT
 
 # RFC 6749 §5.2 (and §4.1.2.1): error, error_description: %x20-21 / %x23-5B / %x5D-7E;
 # error_uri: a URI-reference (Appendix A.8), so also no space.

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import MissingPrerequisite, NotApplicable, PreconditionFailed
-from ..spec import Flow
-from .base import CheckContext, bogus, check, role_param
-from .options import Probes, Refusal
+from conformance.checks.base import CheckContext, bogus, check, role_param
+from conformance.checks.options import Probes, Refusal
+from conformance.model.errors import MissingPrerequisite, NotApplicable, PreconditionFailed
+from conformance.model.spec import Flow
 
 
 def _introspection_flow(ctx: CheckContext) -> Flow:

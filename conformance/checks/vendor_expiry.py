@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .base import CheckContext, check, role_param
-from .expiry import TOLERANCE_S, expiry_value
+from conformance.checks.base import CheckContext, check, role_param
+from conformance.checks.expiry import TOLERANCE_S, expiry_value
 
 
 @dataclass(frozen=True)

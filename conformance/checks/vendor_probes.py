@@ -4,9 +4,9 @@ document's two spellings of a parameter the target takes."""
 
 from __future__ import annotations
 
-from ..errors import PreconditionFailed
-from .base import CheckContext, check
-from .expiry import _advance
+from conformance.checks.base import CheckContext, Traits, check
+from conformance.checks.expiry import _advance
+from conformance.model.errors import PreconditionFailed
 
 
 def token_works(ctx: CheckContext, token: str) -> bool:
@@ -25,7 +25,7 @@ def _fresh_token(ctx: CheckContext) -> str:
     return str(tokens.access_token)
 
 
-@check("new_code_ends_tokens")
+@check("new_code_ends_tokens", traits=Traits(needs_target_alone=True))
 def new_code_ends_tokens(ctx: CheckContext) -> None:
     """Once a new code is requested (and exchanged), the access tokens obtained before stop working."""
     flow = ctx.flow
@@ -35,7 +35,7 @@ def new_code_ends_tokens(ctx: CheckContext) -> None:
         raise ctx.fail("after a new code was requested and exchanged, the access token obtained before still works")
 
 
-@check("token_probe_expires")
+@check("token_probe_expires", traits=Traits(moves_clock=True))
 def token_probe_expires(ctx: CheckContext) -> None:
     """An access token stops working once the lifetime its grant stated is over."""
     session = ctx.session

@@ -4,9 +4,9 @@ and an omitted redirect_uri falls back to the registered one."""
 
 from __future__ import annotations
 
-from ..errors import MissingPrerequisite
-from ..session import OMIT
-from .base import CheckContext, check, role_param
+from conformance.checks.base import CheckContext, check, role_param
+from conformance.model.errors import MissingPrerequisite
+from conformance.target.session import OMIT
 
 
 @check("method_accepted")

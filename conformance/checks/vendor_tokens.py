@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..pointer import MISSING, resolve
-from .base import CheckContext, bogus, check, role_param
+from conformance.checks.base import CheckContext, bogus, check, role_param
+from conformance.model.pointer import MISSING, resolve
 
 
 @check("refresh_new_access_token")

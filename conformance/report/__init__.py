@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import certification
-from . import html as _html
-from .diff import diff_runs
-from .run_dir import RunDir
+from conformance.report import certification
+from conformance.report import html as _html
+from conformance.report.diff import diff_runs
+from conformance.report.run_dir import RunDir
 
 __all__ = ["diff_runs", "render_html"]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import ConfigError
+from conformance.model.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypedDict
 
-from ..errors import ConfigError
-from ..spec import Profile, Requirement
-from ..verdicts import Status, Verdict
-from .tracking import ItemTrace
+from conformance.engine.verdicts import ItemTrace, Status, Verdict, blocks, certification, worst
+from conformance.model.errors import ConfigError
+from conformance.model.spec import Profile, Requirement
 
 FORMAT = "oauth2-conformance/certification/1"
 # The verdicts of the report: the checks' five, plus `not applicable` for what does not apply.
@@ -86,16 +85,14 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def outcome(verdict: Verdict | None, trace: ItemTrace) -> tuple[str, str]:
+def outcome(requirement: Requirement, verdict: Verdict | None, trace: ItemTrace) -> tuple[str, str]:
     """The report's (verdict, reason): the check's verdict as decided, or why there is none."""
-    if verdict is None:
-        status, reason = trace.why_no_verdict()
-        return str(status), reason
+    verdict = verdict if verdict is not None else trace.absent(requirement)
     return str(verdict.status), verdict.reason
 
 
 def blocks_certification(requirement: Requirement, status: str) -> bool:
-    return requirement.level == "MUST" and not requirement.advisory and status != "pass"
+    return blocks(requirement, status)
 
 
 def requirement_record(
@@ -105,7 +102,7 @@ def requirement_record(
     evidence: tuple[str | None, str | None],
     baseline_reason: str | None,
 ) -> RequirementRecord:
-    status, reason = outcome(verdict, trace)
+    status, reason = outcome(requirement, verdict, trace)
     return {
         "id": requirement.id,
         "profile": requirement.profile,
@@ -134,10 +131,7 @@ def totals(records: Iterable[RequirementRecord]) -> dict[str, int]:
 
 def verdict_of(records: Sequence[RequirementRecord]) -> str:
     """`pass` (certified), `fail` (a blocking MUST failed or errored) or `incomplete` (some did not run)."""
-    blocking = [r for r in records if r["blocking"]]
-    if not blocking:
-        return "pass"
-    return "fail" if any(r["verdict"] in {"fail", "error"} for r in blocking) else "incomplete"
+    return str(certification(r["verdict"] for r in records if r["blocking"]))
 
 
 def profile_record(
@@ -159,13 +153,7 @@ def profile_record(
 
 
 def overall(profiles: Sequence[ProfileRecord]) -> str:
-    verdicts = {p["verdict"] for p in profiles}
-    if not profiles:
-        return "incomplete"
-    for worst in ("fail", "incomplete"):
-        if worst in verdicts:
-            return worst
-    return "pass"
+    return str(worst(p["verdict"] for p in profiles))
 
 
 def load(path: Path) -> Certification:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from . import certification
-from .certification import Certification, RequirementRecord
-from .run_dir import RunDir
+from conformance.report import certification
+from conformance.report.certification import Certification, RequirementRecord
+from conformance.report.run_dir import RunDir
 
 RANK = {"pass": 4, "not applicable": 4, "warning": 3, "not run": 2, "fail": 0, "error": 0}
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..evidence import Masker, curl_script, render_all
-from ..verdicts import Verdict
-from .run_dir import RunDir
-from .scrub import Scrubber
+from conformance.engine.verdicts import Verdict
+from conformance.model.exchange import curl_script, render_all
+from conformance.model.masking import Masker
+from conformance.report.run_dir import RunDir
+from conformance.report.scrub import Scrubber
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 

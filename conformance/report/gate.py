@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .baseline import Baseline
-from .certification import RequirementRecord
+from conformance.report.baseline import Baseline
+from conformance.report.certification import RequirementRecord
 
 STILL_FAILING = {"fail", "warning"}
 

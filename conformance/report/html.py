@@ -17,13 +17,13 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from ..errors import SpecError
-from ..spec import Profile, load_profiles
-from ..trace import TraceRow, matrix
-from . import reasons
-from .assets import CSS, JS
-from .certification import VERDICTS, Certification, RequirementRecord
-from .run_dir import RunDir
+from conformance.model.errors import SpecError
+from conformance.model.spec import Profile, load_profiles
+from conformance.report import reasons
+from conformance.report.assets import CSS, JS
+from conformance.report.certification import VERDICTS, Certification, RequirementRecord
+from conformance.report.run_dir import RunDir
+from conformance.report.trace import TraceRow, matrix
 
 FINDINGS = ("fail", "error", "warning")
 ORDER = ("fail", "error", "warning", "not run", "not applicable", "pass")  # findings first

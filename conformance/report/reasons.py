@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import KNOWN_KEYS
+from conformance.model.config import KNOWN_KEYS
 
 UNDECIDED = ("not run", "not applicable")
 _PREFIXES = ("skipped: ", "not run: ", "not applicable: ")

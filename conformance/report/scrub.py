@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
-from ..evidence import Masker
+from conformance.model.masking import Masker
 
 
 class Scrubber:

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from .registry import PROFILES, ServerModule, load, reference_config
-from .runner import ReferenceServer
+from conformance.servers.registry import PROFILES, ServerModule, load, reference_config
+from conformance.servers.runner import ReferenceServer
 
 __all__ = ["PROFILES", "ReferenceServer", "ServerModule", "load", "reference_config"]

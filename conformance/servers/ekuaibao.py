@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from .base import Grant, ServerState, bearer_resource, test_routes
-from .modifiers import change, unwrap
+from conformance.servers.base import Grant, ServerState, bearer_resource, test_routes
+from conformance.servers.modifiers import change, unwrap
 
 DAY_MS = 86_400_000
 DEFAULT_DAYS = 32  # "默认32天后到期" (lines 37, 113)

@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from .base import ServerState, read_params, test_routes
-from .modifiers import change, drop, rename
+from conformance.servers.base import ServerState, read_params, test_routes
+from conformance.servers.modifiers import change, drop, rename
 
 ACCESS_LIFETIME = 3600  # unsaid (the example's 1234 on line 133 is a placeholder); one hour
 CODE_LIFETIME = 600  # unsaid by the document; RFC 6749 §4.1.2 recommends at most ten minutes

@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from .base import ServerState, basic_credentials, bearer_resource, read_params, test_routes
-from .modifiers import drop, drop_headers, errors_with_status
+from conformance.servers.base import ServerState, basic_credentials, bearer_resource, read_params, test_routes
+from conformance.servers.modifiers import drop, drop_headers, errors_with_status
 
 ACCESS_LIFETIME = 3600  # unsaid by the document; one hour
 CODE_LIFETIME = 600  # unsaid by the document; RFC 6749 §4.1.2 recommends at most ten minutes

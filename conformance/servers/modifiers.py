@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .base import ServerState
+from conformance.servers.base import ServerState
 
 
 @dataclass

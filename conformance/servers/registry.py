@@ -8,7 +8,7 @@ from typing import Any, Protocol, cast
 
 from starlette.applications import Starlette
 
-from .base import Client, ServerState
+from conformance.servers.base import Client, ServerState
 
 
 class ServerModule(Protocol):

@@ -24,8 +24,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from .base import Grant, ServerState, basic_credentials, test_routes
-from .modifiers import drop, drop_headers
+from conformance.servers.base import Grant, ServerState, basic_credentials, test_routes
+from conformance.servers.modifiers import drop, drop_headers
 
 ACCESS_LIFETIME = 3600  # seconds; RFC 6749 leaves the lifetime to the server
 CODE_LIFETIME = 600  # RFC 6749 §4.1.2 recommends at most ten minutes

@@ -13,9 +13,9 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .base import ServerState
-from .modifiers import ResponseModifiers
-from .registry import load
+from conformance.servers.base import ServerState
+from conformance.servers.modifiers import ResponseModifiers
+from conformance.servers.registry import load
 
 
 class Latency:

@@ -17,8 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from .base import ServerState, test_routes
-from .registry import PROFILE_PARAMS
+from conformance.servers.base import ServerState, test_routes
+from conformance.servers.registry import PROFILE_PARAMS
 
 ACCESS_LIFETIME = 86400  # the examples' expires_in "86400" (lines 73, 142, 358)
 VALIDATE_CODE_LIFETIME = 300  # unsaid by the document; five minutes

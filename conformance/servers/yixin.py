@@ -12,8 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from .base import ServerState, bearer_resource, read_params, test_routes
-from .modifiers import change, drop, errors_with_status
+from conformance.servers.base import ServerState, bearer_resource, read_params, test_routes
+from conformance.servers.modifiers import change, drop, errors_with_status
 
 ACCESS_LIFETIME = 3600  # the examples' expires_in (lines 51, 73)
 CODE_LIFETIME = 600  # unsaid by the document; RFC 6749 §4.1.2 recommends at most ten minutes

@@ -1,0 +1,220 @@
+"""One run of the suite: which profiles, against what, and the live sessions that talk to it.
+
+With no --target the run certifies the embedded reference servers, started on first use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from conformance import servers
+from conformance.checks.properties.runner import EXAMPLES
+from conformance.engine.plan import Plan, plan
+from conformance.engine.verdicts import Status, Verdict, absent
+from conformance.model import config as config_module
+from conformance.model.config import TargetConfig
+from conformance.model.errors import ConfigError, SpecError, TargetError
+from conformance.model.exchange import curl_script, render_all
+from conformance.model.masking import Masker
+from conformance.model.spec import Profile, load_profiles
+from conformance.servers import ReferenceServer, reference_config
+from conformance.target.client import Budget, TargetClient
+from conformance.target.session import ProfileSession
+from conformance.target.validation import ResponseValidator
+
+
+def resolve_examples(value: int | str | None) -> int:
+    """`quick` (the default), `thorough` (for certification) or a positive number."""
+    if value is None:
+        return EXAMPLES["quick"]
+    if isinstance(value, str) and value in EXAMPLES:
+        return EXAMPLES[value]
+    try:
+        count = int(value)
+    except (TypeError, ValueError):
+        count = 0
+    if count < 1:
+        raise ConfigError(f"examples must be quick, thorough or a positive number, got {value!r}")
+    return count
+
+
+@dataclass
+class Run:
+    """What the user asked for, validated completely before anything runs.
+
+    Profiles, their specs (and every requirement's check options), the target config and the
+    reference servers' faults: every problem here is a one-line ConfigError (a usage error, exit 4).
+    """
+
+    profiles: list[Profile]
+    target: str | None
+    config: TargetConfig | None
+    strict: bool = False
+    faults: dict[str, set[str]] = field(default_factory=dict)
+    examples: int = EXAMPLES["quick"]
+    seed: int = 0
+    certify: bool = False  # a MUST requirement left undecided fails the run (the vendor's mode)
+    # One of several targets of a run (conformance/fleet.py): the stem of its config file. None for
+    # the only target (or the embedded servers): node IDs and the report layout stay unprefixed.
+    name: str | None = None
+    plan: Plan = field(default_factory=lambda: Plan(()))  # every requirement bound to its check
+
+    @property
+    def prefix(self) -> str:
+        """What this target's node IDs start with: `NAME/` among several targets, nothing otherwise."""
+        return f"{self.name}/" if self.name else ""
+
+    @property
+    def profiles_by_name(self) -> dict[str, Profile]:
+        return {p.name: p for p in self.profiles}
+
+    @classmethod
+    def from_options(
+        cls,
+        target: str | None,
+        profiles: list[str] | None,
+        config_path: str | None,
+        strict: bool = False,
+        examples: str | None = None,
+        seed: int | None = None,
+        faults: Sequence[str] = (),
+        certify: bool = False,
+    ) -> Run:
+        try:
+            known = load_profiles()
+            bound = plan(known.values())
+        except SpecError as exc:
+            raise ConfigError(str(exc)) from None
+        config = config_module.load(config_path) if config_path else None
+        target = target or (config.target if config else None)
+        if target is not None:
+            parts = urlsplit(target)
+            if parts.scheme not in {"http", "https"} or not parts.netloc:
+                raise ConfigError(f"--target {target!r} is not an http(s) URL (e.g. --target=https://auth.example.com)")
+        names = [n for item in (profiles or []) for n in item.split(",") if n]
+        if config and config.profile:
+            if config.profile not in known:
+                raise ConfigError(f"config profile {config.profile!r} is unknown; known profiles: {', '.join(known)}")
+            if names and names != [config.profile]:
+                raise ConfigError(f"--profile {','.join(names)} contradicts profile {config.profile!r} in the config")
+            names = [config.profile]
+        if not names or names == ["all"]:
+            names = list(known)
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ConfigError(f"unknown profile {unknown[0]!r}; known profiles: {', '.join(known)} (or all)")
+        if target is not None and config is None and len(names) > 1:
+            raise ConfigError("--target needs one profile: add --profile=NAME (known: " + ", ".join(known) + ")")
+        for name in names:  # a broken spec is a one-line usage error, before anything runs
+            ResponseValidator(known[name], "https://validate.invalid")
+        count = resolve_examples(examples if examples is not None else (config.examples if config else None))
+        run_seed = seed if seed is not None else random.getrandbits(32)
+        switched = _faults(faults, names, embedded=target is None)
+        return cls(
+            [known[n] for n in names], target, config, strict, switched, count, run_seed, certify=certify, plan=bound
+        )
+
+
+def _faults(specs: Sequence[str], profiles: Sequence[str], *, embedded: bool) -> dict[str, set[str]]:
+    """`--reference-fault PROFILE:FAULT` values, checked against what each reference server declares."""
+    faults: dict[str, set[str]] = {}
+    for spec in specs:
+        if not embedded:
+            raise ConfigError(f"--reference-fault {spec}: faults switch the embedded reference servers; drop --target")
+        profile, _, fault = spec.partition(":")
+        if not fault or profile not in profiles:
+            raise ConfigError(f"--reference-fault {spec!r}: expected PROFILE:FAULT with a selected profile")
+        known = servers.load(profile).FAULTS
+        if fault not in known:
+            raise ConfigError(
+                f"--reference-fault {spec!r}: {profile} has no fault {fault!r}; "
+                f"`oauth2-conformance profiles` lists them (e.g. {', '.join(sorted(known)[:3])})"
+            )
+        faults.setdefault(profile, set()).add(fault)
+    return faults
+
+
+@dataclass
+class Runtime:
+    """The live side of a plan: reference server, HTTP clients, masker, validators."""
+
+    run: Run
+    masker: Masker = field(default_factory=Masker)
+    server: ReferenceServer | None = None
+    sessions: dict[str, tuple[ProfileSession, ResponseValidator]] = field(default_factory=dict)
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
+    budget: Budget | None = None
+    attach: Callable[[Any, str, str], None] = lambda item, evidence, script: None
+    share: int = 1  # pytest-xdist workers of the run: each gets 1/share of the budget and the rate
+
+    @property
+    def embedded(self) -> bool:
+        return self.run.target is None
+
+    def session(self, profile: Profile) -> tuple[ProfileSession, ResponseValidator]:
+        if profile.name not in self.sessions:
+            base_url, config = self._target_for(profile)
+            if self.budget is None:  # one budget for the whole run, from the first config
+                self.budget = self._budget(config)
+            client = TargetClient(config, self.budget)
+            session = ProfileSession(profile, config, base_url, client, self.masker)
+            session.examples, session.seed = self.run.examples, self.run.seed
+            self.sessions[profile.name] = (session, ResponseValidator(profile, base_url))
+        return self.sessions[profile.name]
+
+    def _budget(self, config: TargetConfig) -> Budget:
+        """The run's budget; with N workers (pytest-xdist) each has N-th of the requests and the rate."""
+        if self.share <= 1:
+            return Budget(config.max_requests, config.rate)
+        rate = config.rate / self.share if config.rate else config.rate
+        return Budget(max(config.max_requests // self.share, 1), rate)
+
+    def _target_for(self, profile: Profile) -> tuple[str, TargetConfig]:
+        if self.run.target is None:
+            if self.server is None:
+                self.server = ReferenceServer([p.name for p in self.run.profiles]).start()
+                for name, faults in self.run.faults.items():  # validated when the run was built
+                    self.server.states[name].set_faults(faults)
+            url = self.server.url(profile.name)
+            config = config_module.from_mapping(reference_config(profile.name, url), "reference config")
+            return url, config
+        config = self.run.config or TargetConfig()
+        return self.run.target, dataclasses.replace(config, target=self.run.target)
+
+    def probe(self) -> None:
+        """Fail fast, in one line, when the target cannot be reached at all."""
+        if self.run.target is None:
+            return
+        profile = self.run.profiles[0]
+        session, _ = self.session(profile)
+        try:
+            session.client.send("GET", self.run.target)
+        except TargetError as exc:
+            raise TargetError(f"target unreachable: {exc}") from None
+
+    def record(self, item: Any, verdict: Verdict) -> None:
+        """Keep the verdict; evidence only where it explains something (memory stays flat)."""
+        self.verdicts[verdict.requirement.id] = verdict.kept()
+        if verdict.status in {Status.FAIL, Status.WARNING} and len(verdict.log):
+            self.attach(item, render_all(verdict.log, self.masker), curl_script(verdict.log, self.masker))
+
+    def abort(self, reason: str) -> None:
+        """The run cannot talk to the target at all: every requirement is an error, not run."""
+        for profile in self.run.profiles:
+            for requirement in profile.requirements:
+                self.verdicts.setdefault(requirement.id, absent(requirement, Status.ERROR, reason))
+
+    def requests_made(self) -> int:
+        return sum(s.client.requests_made for s, _ in self.sessions.values())
+
+    def close(self) -> None:
+        for session, _ in self.sessions.values():
+            session.client.close()
+        if self.server is not None:
+            self.server.stop()
+            self.server = None

@@ -1,0 +1,56 @@
+"""Two trees: what the target did wrong, and what kept the suite from finding out.
+
+AssertionError
+└── Violation                 the target broke a requirement (a test failure; model/violation.py)
+SuiteError                    the suite could not do its job (a usage or run error)
+├── ConfigError               bad flag, missing or malformed config, unset ${VAR}
+├── SpecError                 a spec file is malformed or inconsistent
+└── TargetError               could not talk to the target (refused, DNS, timeout, budget)
+    └── TargetUnreachable     the circuit breaker opened: stop trying
+MissingPrerequisite           a value the case needs is not configured (the case is skipped)
+PreconditionFailed            an earlier step failed, so the requirement is undecided (skipped)
+NotApplicable                 the target does not offer the feature the requirement is about
+"""
+
+from __future__ import annotations
+
+
+class SuiteError(Exception):
+    """The suite could not do its job; the message is one line saying what to do."""
+
+
+class ConfigError(SuiteError):
+    pass
+
+
+class SpecError(SuiteError):
+    pass
+
+
+class TargetError(SuiteError):
+    pass
+
+
+class TargetUnreachable(TargetError):
+    pass
+
+
+class MissingPrerequisite(Exception):
+    """A case needs something the target config does not provide; the message says which key."""
+
+
+class PreconditionFailed(Exception):
+    """A step the check relies on did not work, so this requirement cannot be decided (not run)."""
+
+
+class NotApplicable(Exception):
+    """The target does not offer what the requirement is about (an optional grant, response type,
+    endpoint or auth method), as its metadata, the config or an RFC-coded refusal shows.
+
+    The message says how the suite knows and, where it helps, what to configure to run it anyway.
+    """
+
+
+# What ends a check without a verdict on the target: a property or state machine stops at the first
+# one instead of letting Hypothesis shrink it as if the target had failed.
+UNDECIDED = (NotApplicable, MissingPrerequisite, PreconditionFailed)

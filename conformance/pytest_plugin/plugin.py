@@ -1,0 +1,266 @@
+"""The pytest plugin: options, the run's lifecycle, collection of requirement items, summaries.
+
+Active when any of its options is given (`--target`, `--profile`, `--target-config`,
+`--conformance`); otherwise it stays out of the way of ordinary test runs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.engine import fleet
+from conformance.engine.runtime import Runtime
+from conformance.model.errors import SuiteError
+from conformance.pytest_plugin import xdist as parallel
+from conformance.pytest_plugin.fleet_report import FleetReport
+from conformance.pytest_plugin.items import ProfileCollector, RequirementItem
+from conformance.pytest_plugin.options import add_options
+from conformance.pytest_plugin.report_hooks import ReportPlugin
+
+TARGET = "--target"
+PROFILE = "--profile"
+TARGET_CONFIG = "--target-config"
+CONFORMANCE = "--conformance"
+STRICT = "--strict-levels"
+FAULT = "--reference-fault"
+CERTIFY = "--certify"
+EXAMPLES_OPT = "--examples"
+RUNTIME = pytest.StashKey[Runtime]()  # the run's only target (absent with several: RUNTIMES)
+RUNTIMES = pytest.StashKey[list[Runtime]]()  # every target of the run, one Runtime each
+REPORT = pytest.StashKey[Any]()  # what writes the run directory (ReportPlugin, or FleetReport with several)
+INSECURE_WARNING = (
+    "WARNING: TLS certificate verification is OFF (insecure: true in the target config); "
+    "use ca_bundle to trust a private CA instead"
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("oauth2-conformance", "OAuth2 conformance suite")
+    group.addoption(
+        TARGET,
+        default=os.environ.get("OAUTH2_CONFORMANCE_TARGET"),
+        metavar="URL",
+        help="base URL of the authorization server under test (spec paths are appended); "
+        "default: the embedded reference servers. Env: OAUTH2_CONFORMANCE_TARGET.",
+    )
+    group.addoption(
+        PROFILE,
+        action="append",
+        metavar="NAME",
+        help="profile to run (repeatable or comma-separated; default: all)",
+    )
+    group.addoption(
+        TARGET_CONFIG,
+        action="append",
+        metavar="FILE|DIR",
+        help="target config YAML (client credentials, code_command, ...); repeatable, or a folder of *.yaml: "
+        "several targets in one run, each named after its file",
+    )
+    group.addoption(CONFORMANCE, action="store_true", help="run the conformance suite (implied by the options above)")
+    group.addoption(STRICT, action="store_true", help="SHOULD violations fail instead of warning")
+    group.addoption(
+        CERTIFY,
+        action="store_true",
+        help="certification mode: a MUST requirement that could not be decided (not run) fails the run",
+    )
+    group.addoption(
+        EXAMPLES_OPT,
+        metavar="quick|thorough|N",
+        help="Hypothesis examples per property (default quick; thorough for certification)",
+    )
+    group.addoption(
+        FAULT,
+        action="append",
+        default=[],
+        metavar="PROFILE:FAULT",
+        help="switch a fault on in an embedded reference server (to see the suite fail a mutant)",
+    )
+    add_options(group)
+
+
+def _active(config: pytest.Config) -> bool:
+    return any(config.getoption(o) for o in (TARGET, PROFILE, TARGET_CONFIG, CONFORMANCE, STRICT, CERTIFY))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not _active(config):
+        return
+    try:
+        plans = fleet.plan(
+            config.getoption(TARGET),
+            config.getoption(PROFILE),
+            config.getoption(TARGET_CONFIG),
+            bool(config.getoption(STRICT)),
+            config.getoption(EXAMPLES_OPT),
+            _hypothesis_seed(config),
+            faults=config.getoption(FAULT),
+            certify=bool(config.getoption(CERTIFY)),
+        )
+    except SuiteError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    runtimes = [Runtime(plan, attach=_attach, share=parallel.worker_count(config)) for plan in plans]
+    config.stash[RUNTIMES] = runtimes
+    reporter: Any
+    if len(runtimes) == 1:
+        config.stash[RUNTIME] = runtimes[0]
+        reporter = ReportPlugin(runtimes[0], config)
+        config.pluginmanager.register(reporter, "oauth2-conformance-report")
+    else:
+        reporter = FleetReport(runtimes, config)
+        config.pluginmanager.register(reporter, "oauth2-conformance-fleet")
+        for part in reporter.parts:
+            config.pluginmanager.register(part, f"oauth2-conformance-report-{part.runtime.run.name}")
+    config.stash[REPORT] = reporter
+    if parallel.is_worker(config):
+        config.pluginmanager.register(parallel.Worker(config, runtimes), "oauth2-conformance-worker")
+    elif parallel.is_controller(config):
+        controller = parallel.Controller(config, plans[0].seed, lambda: reporter.allure)
+        config.pluginmanager.register(controller, "oauth2-conformance-controller")
+
+
+def _runtimes(config: pytest.Config) -> list[Runtime]:
+    return config.stash.get(RUNTIMES, [])
+
+
+def _hypothesis_seed(config: pytest.Config) -> int | None:
+    """`--hypothesis-seed` (Hypothesis's own option) replays a run; otherwise the run picks one.
+    A pytest-xdist worker takes its controller's, so the workers together are one run."""
+    handed = parallel.worker_seed(config)
+    if handed is not None:
+        return handed
+    try:
+        value = config.getoption("hypothesis_seed")
+    except ValueError:
+        return None
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise pytest.UsageError(f"--hypothesis-seed must be an integer, got {value!r}") from None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for runtime in _runtimes(config):
+        runtime.close()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    runtimes = _runtimes(session.config)
+    problems = []
+    for runtime in runtimes:
+        try:
+            runtime.probe()
+        except SuiteError as exc:
+            # The run ends here, but still writes what it learned: a report with every requirement not run.
+            runtime.abort(str(exc))
+            problems.append(f"{runtime.run.name}: {exc}" if runtime.run.name else str(exc))
+    if problems:
+        reporter = session.config.stash.get(REPORT, None)
+        where = reporter.write_aborted(session) if reporter is not None else None
+        raise pytest.UsageError("; ".join(problems) + (f" (report: {where})" if where else "")) from None
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    runtimes = _runtimes(config)
+    if not runtimes:
+        return None
+    lines = []
+    for runtime in runtimes:
+        plan = runtime.run
+        target = plan.target or "embedded reference servers"
+        named = f"{plan.name}: " if plan.name else ""
+        if plan.config is not None and plan.config.insecure:
+            lines.append(f"{named}{INSECURE_WARNING}")
+        lines.append(f"oauth2-conformance: {named}target {target}; profiles {', '.join(p.name for p in plan.profiles)}")
+    plan = runtimes[0].run
+    lines.append(
+        f"oauth2-conformance: {plan.examples} examples per property; "
+        f"hypothesis seed {plan.seed} (replay with --hypothesis-seed={plan.seed})"
+    )
+    return lines
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Without explicit paths, a conformance run collects the suite only, not the folder's tests."""
+    if _runtimes(config) and config.args_source != pytest.Config.ArgsSource.ARGS:
+        return True
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Node IDs `profile::ID`; among several targets `target/profile::ID`."""
+    for runtime in _runtimes(config):
+        for profile in runtime.run.profiles:
+            nodeid = runtime.run.prefix + profile.name
+            collector = ProfileCollector.from_parent(
+                session, name=nodeid, nodeid=nodeid, profile=profile, runtime=runtime
+            )
+            for item in collector.collect():
+                _label(item)
+                items.append(item)
+
+
+def _label(item: pytest.Item) -> None:
+    """allure-pytest labels: epic = profile, feature = flow, story = requirement, severity = level."""
+    if not isinstance(item, RequirementItem):
+        return
+    req = item.requirement
+    severity = {"MUST": "critical", "SHOULD": "normal", "MAY": "minor"}[req.level]
+    for value, kind in (
+        (req.profile, "epic"),
+        (req.flow or req.check, "feature"),
+        (req.id, "story"),
+        (severity, "severity"),
+    ):
+        item.add_marker(pytest.mark.allure_label(value, label_type=kind))
+
+
+def _attach(item: Any, evidence: str, script: str) -> None:
+    try:
+        import allure
+    except ImportError:  # pragma: no cover - allure-pytest is a dependency
+        return
+    allure.attach(evidence, name="exchanges (masked)", attachment_type=allure.attachment_type.TEXT)
+    allure.attach(script, name="reproduce.sh", attachment_type=allure.attachment_type.TEXT)
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, Any] | None:
+    """A SHOULD (or advisory) violation passes, but shows as a warning: W, and "warned" in the totals."""
+    if report.when == "call" and report.passed and ("verdict", "warning") in report.user_properties:
+        return "warned", "W", ("WARNING", {"yellow": True})
+    return None
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    runtimes = _runtimes(config)
+    for runtime in runtimes:
+        if runtime.run.config is not None and runtime.run.config.insecure:
+            named = f"{runtime.run.name}: " if runtime.run.name else ""
+            terminalreporter.write_line(f"{named}{INSECURE_WARNING}", yellow=True, bold=True)
+    if not any(runtime.verdicts for runtime in runtimes):
+        return
+    warnings = [(r, v) for r in runtimes for v in r.verdicts.values() if v.status == "warning"]
+    if warnings:
+        terminalreporter.section("conformance warnings (SHOULD or advisory: not failures)", yellow=True)
+        for runtime, v in warnings:
+            terminalreporter.line(f"{runtime.run.prefix}{v.requirement.cite()}: {v.reason}")
+    terminalreporter.section("conformance verdicts")
+    for runtime in runtimes:
+        counts: dict[str, int] = {}
+        for v in runtime.verdicts.values():
+            counts[v.status] = counts.get(v.status, 0) + 1
+        summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        if runtime.run.name:
+            terminalreporter.line(f"{runtime.run.name}: {summary or 'no requirement decided'}")
+    remote = config.stash.get(parallel.REMOTE, None)
+    requests = sum(r.requests_made() for r in runtimes) + (remote.requests if remote is not None else 0)
+    if len(runtimes) == 1:
+        terminalreporter.line(f"{summary}; {requests} requests to the target")
+    else:
+        terminalreporter.line(f"{requests} requests to the {len(runtimes)} targets")

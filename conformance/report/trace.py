@@ -1,0 +1,114 @@
+"""The traceability matrix: every normative line of a document, and the requirements that decide it.
+
+A spec marks its document's normative lines, and says why a line cannot be tested where it cannot:
+
+    x-conformance:
+      traceability:
+        normative: [35, 45-48, "57, 85-89"]     # lines that state what a server does
+        not_testable:
+          23: the login page belongs to the vendor's app; no HTTP interface states it
+
+A requirement covers the lines it cites (`line`, `lines`); derived requirements cover their flow's
+and parameter's lines. `oauth2-conformance trace PROFILE` prints the matrix, summary.html shows
+it, and the project's tests fail when a normative line has neither a requirement nor a reason.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from conformance.model.errors import SpecError
+from conformance.model.spec import Profile, line_numbers
+
+
+@dataclass(frozen=True)
+class TraceRow:
+    line: int
+    text: str  # the document's line, when the document is at hand
+    normative: bool
+    requirements: tuple[str, ...]
+    not_testable: str | None
+
+    @property
+    def status(self) -> str:
+        if self.requirements:
+            return "covered"
+        if self.not_testable:
+            return "not testable"
+        return "uncovered" if self.normative else "cited"
+
+
+def _block(profile: Profile) -> Mapping[str, Any]:
+    block = profile.raw.get("x-conformance", {}).get("traceability") or {}
+    if not isinstance(block, Mapping):
+        raise SpecError(f"spec {profile.path.name}: traceability must be a mapping")
+    return block
+
+
+def normative_lines(profile: Profile) -> tuple[int, ...]:
+    return line_numbers(*(_block(profile).get("normative") or ()))
+
+
+def not_testable(profile: Profile) -> dict[int, str]:
+    reasons: dict[int, str] = {}
+    for key, why in (_block(profile).get("not_testable") or {}).items():
+        for line in line_numbers(key):
+            reasons[line] = str(why)
+    return reasons
+
+
+def seeds_dir() -> Path | None:
+    """Where the source documents are: OAUTH2_CONFORMANCE_SEEDS, else ../shared/seeds of the checkout."""
+    override = os.environ.get("OAUTH2_CONFORMANCE_SEEDS")
+    candidates = [Path(override)] if override else []
+    candidates.append(Path(__file__).resolve().parents[3] / "shared" / "seeds")
+    return next((c for c in candidates if c.is_dir()), None)
+
+
+def document_lines(profile: Profile) -> list[str]:
+    folder = seeds_dir()
+    path = folder / profile.document if folder else None
+    if path is None or not path.is_file():
+        return []
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def matrix(profile: Profile) -> list[TraceRow]:
+    """One row per normative or cited line, in document order."""
+    covering: dict[int, list[str]] = {}
+    for requirement in profile.requirements:
+        for line in requirement.lines:
+            covering.setdefault(line, []).append(requirement.id)
+    normative = set(normative_lines(profile))
+    reasons = not_testable(profile)
+    text = document_lines(profile)
+    rows = []
+    for line in sorted(normative | set(covering) | set(reasons)):
+        body = text[line - 1].strip() if 0 < line <= len(text) else ""
+        rows.append(TraceRow(line, body, line in normative, tuple(covering.get(line, ())), reasons.get(line)))
+    return rows
+
+
+def render(profile: Profile) -> str:
+    rows = matrix(profile)
+    out = [f"{profile.name}: {profile.document}"]
+    for row in rows:
+        what = (
+            ", ".join(row.requirements)
+            if row.requirements
+            else (f"not testable: {row.not_testable}" if row.not_testable else "NOT COVERED")
+        )
+        mark = "*" if row.normative else " "
+        out.append(f"{mark}{row.line:>4}  {row.text[:60]:<60}  {what}")
+    normative = [r for r in rows if r.normative]
+    covered = sum(1 for r in normative if r.requirements)
+    untestable = sum(1 for r in normative if not r.requirements and r.not_testable)
+    out.append(
+        f"normative lines: {len(normative)}; covered {covered}, not testable {untestable}, "
+        f"uncovered {len(normative) - covered - untestable}  (* = normative)"
+    )
+    return "\n".join(out)

@@ -1,0 +1,213 @@
+"""HTTP to the target: httpx with timeouts, a body cap, a request budget, a rate limit and a
+circuit breaker; every exchange is recorded as evidence.
+
+Transport problems become one-line `TargetError`s that say what happened and what to check.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from conformance.model.config import TargetConfig
+from conformance.model.errors import ConfigError, TargetError, TargetUnreachable
+from conformance.model.exchange import Exchange
+from conformance.target.evidence import record
+
+BREAKER_LIMIT = 3  # consecutive transport errors before the run gives up on the target
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A response as the checks see it: the body read up to the cap, and the exchange behind it."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    truncated: bool
+    exchange: Exchange
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        """The decoded JSON body, or None when the body is not JSON."""
+        try:
+            return json.loads(self.body)
+        except (ValueError, RecursionError):
+            return None
+
+
+def tls_context(config: TargetConfig) -> ssl.SSLContext | bool:
+    """Verification on by default; `ca_bundle` trusts a private CA; `insecure` turns it off."""
+    if config.insecure:
+        return False
+    if config.ca_bundle:
+        try:
+            return ssl.create_default_context(cafile=config.ca_bundle)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(
+                f"ca_bundle {config.ca_bundle}: cannot load it ({exc}); give a PEM file of CA certificates"
+            ) from None
+    return True
+
+
+class Budget:
+    """Request count and rate for a whole run, shared by every client of the run."""
+
+    def __init__(self, max_requests: int, rate: float | None) -> None:
+        self.max_requests = max_requests
+        self.rate = rate
+        self.used = 0
+        self._last_sent = 0.0
+        self._lock = threading.Lock()
+
+    def spend(self) -> None:
+        with self._lock:
+            if self.used >= self.max_requests:
+                raise TargetError(
+                    f"request budget exhausted: max_requests={self.max_requests} (raise it in the config)"
+                )
+            if self.rate:
+                wait = self._last_sent + 1.0 / self.rate - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+            self._last_sent = time.monotonic()
+            self.used += 1
+
+
+class TargetClient:
+    """Sends requests for one target; each exchange goes to the recorder of the requirement being decided."""
+
+    def __init__(self, config: TargetConfig, budget: Budget | None = None) -> None:
+        self.config = config
+        self.budget = budget or Budget(config.max_requests, config.rate)
+        verify = tls_context(config)
+        timeout = httpx.Timeout(config.timeout, connect=config.connect_timeout)
+        # TCP_NODELAY: without it, headers and body in two writes wait out delayed ACKs (~40 ms each).
+        transport = httpx.HTTPTransport(verify=verify, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+        self._http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
+        self.requests_made = 0
+        self.last_error = ""
+        self.consecutive_failures = 0
+        self._seq = 0
+
+    def close(self) -> None:
+        self._http.close()
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        form: Mapping[str, str] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+        raw_body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply:
+        self._admit(method, url)
+        request = self._http.build_request(
+            method, url, params=params or None, data=form, json=json_body, content=raw_body, headers=headers
+        )
+        self._seq += 1
+        exchange = Exchange(
+            seq=self._seq,
+            method=method,
+            url=str(request.url),
+            request_headers={
+                k.lower(): v for k, v in request.headers.items() if k.lower() in ("content-type", "authorization")
+            },
+            request_body=request.content.decode("utf-8", "replace"),
+        )
+        record(exchange)
+        started = time.monotonic()
+        try:
+            response = self._http.send(request, stream=True)
+            try:
+                body, truncated = self._read_capped(response)
+            finally:
+                response.close()
+        except httpx.HTTPError as exc:
+            exchange.elapsed_ms = (time.monotonic() - started) * 1000
+            exchange.error = self.last_error = self._explain(exc, method, url)
+            self.consecutive_failures += 1
+            raise TargetError(exchange.error) from None
+        self.consecutive_failures = 0
+        exchange.elapsed_ms = (time.monotonic() - started) * 1000
+        exchange.status = response.status_code
+        exchange.response_headers = {k.lower(): v for k, v in response.headers.items()}
+        exchange.response_body = body[:4096].decode("utf-8", "replace")
+        return Reply(response.status_code, response.headers, body, truncated, exchange)
+
+    def _admit(self, method: str, url: str) -> None:
+        """Budget, rate limit and circuit breaker, checked before anything is sent."""
+        if self.consecutive_failures >= BREAKER_LIMIT:
+            raise TargetUnreachable(
+                f"target unreachable: {self.consecutive_failures} requests in a row failed "
+                f"(the last: {self.last_error}); the run stopped asking"
+            )
+        self.budget.spend()
+        self.requests_made += 1
+
+    def _read_capped(self, response: httpx.Response) -> tuple[bytes, bool]:
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > self.config.max_body:
+                return b"".join(chunks)[: self.config.max_body], True
+        return b"".join(chunks), False
+
+    def _explain(self, exc: httpx.HTTPError, method: str, url: str) -> str:
+        parts = urlsplit(url)
+        where = f"{method} {parts.path or '/'}"
+        host = parts.netloc
+        text = str(exc) or type(exc).__name__
+        if isinstance(exc, httpx.ConnectTimeout):
+            return (
+                f"could not connect to {host} within {self.config.connect_timeout:g} s "
+                "(connect timeout; check the --target URL and the network)"
+            )
+        if isinstance(exc, httpx.ReadTimeout):
+            return (
+                f"target did not answer {where} within {self.config.timeout:g} s "
+                "(read timeout; raise timeout in the config or check the server)"
+            )
+        if isinstance(exc, httpx.TimeoutException):
+            return (
+                f"target timed out on {where} ({type(exc).__name__}; raise timeout in the config or check the server)"
+            )
+        if isinstance(exc, httpx.ConnectError):
+            lowered = text.lower()
+            if (
+                "name or service" in lowered
+                or "nodename" in lowered
+                or "name resolution" in lowered
+                or "resolve" in lowered
+            ):
+                return f"cannot resolve host {parts.hostname} (DNS lookup failed; check the --target URL)"
+            if "certificate" in lowered or "ssl" in lowered:
+                detail = text.splitlines()[0]
+                return f"TLS handshake with {host} failed ({detail}; set ca_bundle in the config for a private CA)"
+            if "refused" in lowered:
+                return f"connection to {host} refused (is the server running, and is the --target URL right?)"
+            return f"cannot connect to {host} ({text.splitlines()[0]}; check the --target URL)"
+        if isinstance(exc, httpx.RemoteProtocolError):
+            return f"target closed the connection on {where} without a valid answer ({text.splitlines()[0]})"
+        return f"HTTP error on {where}: {type(exc).__name__}: {text.splitlines()[0]}"

@@ -1,0 +1,75 @@
+"""What a reply means in the profile's dialect: a success, a documented error, or neither."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from conformance.model.pointer import MISSING, resolve
+from conformance.model.spec import Flow, Profile
+from conformance.target.client import Reply
+
+
+@dataclass(frozen=True)
+class Outcome:
+    success: bool
+    error: bool
+    error_code: str | None
+    body: Any
+    redirected_error: bool = False  # the error came back in a redirect (RFC 6749 §4.1.2.1)
+
+    def describe(self, reply: Reply) -> str:
+        if self.success:
+            return f"a success (HTTP {reply.status})"
+        if self.error_code:
+            return f"error {self.error_code} (HTTP {reply.status})"
+        return f"HTTP {reply.status} {reply.content_type or 'without content type'}"
+
+
+def classify(profile: Profile, flow: Flow, reply: Reply) -> Outcome:
+    body = reply.json()
+    if flow.redirect and 300 <= reply.status < 400:
+        location = reply.headers.get("location", "")
+        match = re.search(r"[?&#]error=([^&#]*)", location)
+        if match:
+            return Outcome(False, True, unquote(match.group(1)), body, redirected_error=True)
+    error = profile.error
+    is_error = False
+    code = None
+    if error is not None and error.pointer:
+        flagged = resolve(body, error.pointer)
+        if flagged is not MISSING and (error.equals is None or flagged == error.equals):
+            is_error = True
+            if error.code:
+                value = resolve(body, error.code)
+                code = value if isinstance(value, str) else None
+    success = not is_error and _looks_successful(profile, flow, reply, body)
+    if error is None or not error.pointer:
+        is_error = not success
+    return Outcome(success, is_error, code, body)
+
+
+def _carries(part: str, name: str) -> bool:
+    """`part` of a redirect carries a non-empty parameter called exactly `name` (not `auth_code` for
+    `code`); after `?` or `&`, as the documents' examples put it."""
+    return re.search(rf"(?:^|[?&]){re.escape(name)}=[^&#]", part) is not None
+
+
+def _looks_successful(profile: Profile, flow: Flow, reply: Reply, body: Any) -> bool:
+    if flow.redirect:
+        if not 300 <= reply.status < 400:
+            return False
+        location = reply.headers.get("location", "")
+        if flow.redirect.get("fragment"):
+            return _carries(location.partition("#")[2], flow.redirect.get("token_param", "access_token"))
+        return _carries(location.partition("#")[0], flow.redirect.get("code_param", "code"))
+    if reply.status not in profile.success_status:
+        return False
+    if profile.success_pointer:
+        value = resolve(body, profile.success_pointer)
+        if value is MISSING or (profile.success_equals is not None and value != profile.success_equals):
+            return False
+    access = flow.issues.get("access_token")
+    return access is None or resolve(body, access) is not MISSING
