@@ -24,6 +24,7 @@ from conformance.model.spec import Flow
 from conformance.target.capabilities import PKCE_METHODS
 from conformance.target.client import Reply
 from conformance.target.code_source import AuthorizationRefused
+from conformance.target.discovery import find_metadata, metadata_candidates
 from conformance.target.session import OMIT
 
 # RFC 6749 §5.2 (and §4.1.2.1): error, error_description: %x20-21 / %x23-5B / %x5D-7E;
@@ -300,25 +301,18 @@ def pkce_downgrade_refused(ctx: CheckContext) -> None:
 
 
 def fetch_metadata(ctx: CheckContext) -> tuple[str, dict[str, Any]]:
-    """The metadata document and the URL it was fetched from: each discovery suffix appended to the
-    target URL (RFC 8414 §5, OpenID), then inserted between its host and path (RFC 8414 §3.1)."""
+    """The metadata document and the URL it was fetched from, looked for where the session looks
+    (`discovery.metadata_candidates`), fetched again so the check's evidence shows it."""
     session = ctx.session
-    base = urlsplit(session.base_url)
-    urls = [session.base_url + suffix for suffix in session.profile.discovery]
-    if base.path.strip("/"):
-        urls += [
-            urlunsplit((base.scheme, base.netloc, suffix + base.path, "", "")) for suffix in session.profile.discovery
-        ]
-    for url in urls:
-        reply = session.client.send("GET", url)
-        body = reply.json()
-        if reply.status == 200 and isinstance(body, dict):
-            return url, body
-    raise NotApplicable(
-        "the target publishes no authorization server metadata (RFC 8414 is optional): "
-        + ", ".join(urls)
-        + " answered no JSON object"
-    )
+    urls = metadata_candidates(session.base_url, session.profile.discovery)
+    url, body = find_metadata(lambda where: session.client.send("GET", where), urls)
+    if url is None:
+        raise NotApplicable(
+            "the target publishes no authorization server metadata (RFC 8414 is optional): "
+            + ", ".join(urls)
+            + " answered no JSON object"
+        )
+    return url, body
 
 
 def issuers_for(url: str, suffixes: tuple[str, ...] | list[str]) -> set[str]:

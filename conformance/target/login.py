@@ -42,6 +42,17 @@ class Form:
     fields: dict[str, str] = field(default_factory=dict)
     names: set[str] = field(default_factory=set)  # every field name, buttons included
     buttons: list[tuple[str, str, str]] = field(default_factory=list)  # (name, value, label) of submit buttons
+    inputs: list[tuple[str, str]] = field(default_factory=list)  # (name, type) of every named field, in order
+
+    @property
+    def password_field(self) -> str | None:
+        """The first password input: what init's login skeleton fills with the password."""
+        return next((n for n, t in self.inputs if t == "password"), None)
+
+    @property
+    def user_field(self) -> str | None:
+        """The first text or e-mail input: what init's login skeleton fills with the username."""
+        return next((n for n, t in self.inputs if t in {"text", "email", ""} and n), None)
 
 
 class _Forms(HTMLParser):
@@ -59,6 +70,8 @@ class _Forms(HTMLParser):
         elif tag in {"input", "button", "select", "textarea"} and self._current is not None and a.get("name"):
             name = a["name"]
             self._current.names.add(name)
+            default = "submit" if tag == "button" else ("text" if tag == "input" else tag)
+            self._current.inputs.append((name, a.get("type", default).lower()))
             kind = a.get("type", "submit" if tag == "button" else "text").lower()
             if kind in {"submit", "button", "image"}:
                 # a button's value is sent only when the step presses it
@@ -84,6 +97,7 @@ class _Forms(HTMLParser):
 
 
 def forms(page: str) -> list[Form]:
+    """The forms of an HTML page (the one form reader: login steps and init's probe both use it)."""
     parser = _Forms()
     parser.feed(page)
     return parser.forms

@@ -22,6 +22,8 @@ from conformance.engine.plan import traits_of
 from conformance.model.config import KNOWN_KEYS
 from conformance.model.errors import ConfigError, SuiteError
 from conformance.model.spec import Profile, load_profiles
+from conformance.target.discovery import metadata_candidates
+from conformance.target.login import Form
 from conformance.tools import probe
 
 CONFIG_ROLES = ("client_id", "client_secret", "redirect_uri", "username", "password", "scope")
@@ -217,8 +219,7 @@ def _auth_lines(s: Survey) -> list[str]:
 def _endpoint_lines(s: Survey) -> list[str]:
     if not s.metadata_url:
         return []
-    base = s.url.rstrip("/")
-    if any(s.metadata_url == base + path for path in s.profile.discovery):
+    if s.metadata_url in metadata_candidates(s.url, s.profile.discovery):
         return ["# endpoints: read from the metadata at run time"]
     names = [op.endpoint for op in probe.documented_operations(s.profile) if op.endpoint in s.metadata]
     if not names:
@@ -256,7 +257,7 @@ def _code_lines(s: Survey) -> list[str]:
     return out
 
 
-def _login_lines(form: probe.FormSeen) -> list[str]:
+def _login_lines(form: Form) -> list[str]:
     fields = {}
     if form.user_field:
         fields[form.user_field] = "{username}"

@@ -16,14 +16,16 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from conformance.model.spec import Flow, Operation, Profile
+from conformance.target import discovery
+from conformance.target.login import Form
+from conformance.target.login import forms as read_forms
 
 MAX_REQUESTS = 80
 DEADLINE = 60.0  # seconds for the whole probe
@@ -126,25 +128,13 @@ class Prober:
 
 
 # -- metadata --------------------------------------------------------------------------------------
-def metadata_candidates(base_url: str, paths: Iterable[str] = METADATA_PATHS) -> list[str]:
-    """Under the URL's path first (how the suite reads it), then RFC 8414 §3.1's insertion
-    (/.well-known/...<path>), then the origin's root."""
-    base = base_url.rstrip("/")
-    parts = urlsplit(base)
-    origin, prefix = f"{parts.scheme}://{parts.netloc}", parts.path.rstrip("/")
-    out = [base + p for p in paths]
-    if prefix:
-        out += [origin + p + prefix for p in paths] + [origin + p for p in paths]
-    return list(dict.fromkeys(out))
-
-
 def find_metadata(prober: Prober, base_url: str, paths: Iterable[str]) -> tuple[str | None, dict[str, Any]]:
-    for url in metadata_candidates(base_url, paths):
-        answer = prober.send("GET", url)
-        body = answer.json() if answer.status == 200 else None
-        if isinstance(body, dict) and ("token_endpoint" in body or "issuer" in body):
-            return url, body
-    return None, {}
+    """Where the suite looks (target/discovery.py), then the origin's root, which only init reads."""
+    return discovery.find_metadata(
+        lambda url: prober.send("GET", url),
+        discovery.metadata_candidates(base_url, paths, root=True),
+        accept=lambda body: "token_endpoint" in body or "issuer" in body,
+    )
 
 
 # -- documented paths ------------------------------------------------------------------------------
@@ -225,47 +215,12 @@ def probe_paths(prober: Prober, base_url: str, profile: Profile, metadata: Mappi
 
 
 # -- the authorization endpoint --------------------------------------------------------------------
-@dataclass
-class FormSeen:
-    action: str
-    method: str
-    inputs: list[tuple[str, str]] = field(default_factory=list)  # (name, type)
-
-    @property
-    def password_field(self) -> str | None:
-        return next((n for n, t in self.inputs if t == "password"), None)
-
-    @property
-    def user_field(self) -> str | None:
-        return next((n for n, t in self.inputs if t in {"text", "email", ""} and n), None)
-
-
-class _FormReader(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.forms: list[FormSeen] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self.forms.append(FormSeen(a.get("action", ""), a.get("method", "get").upper()))
-        elif tag in {"input", "button", "select", "textarea"} and self.forms and a.get("name"):
-            default = "submit" if tag == "button" else ("text" if tag == "input" else tag)
-            self.forms[-1].inputs.append((a["name"], a.get("type", default).lower()))
-
-
-def read_forms(page: str) -> list[FormSeen]:
-    reader = _FormReader()
-    reader.feed(page)
-    return reader.forms
-
-
 @dataclass(frozen=True)
 class AuthorizeProbe:
     url: str
     outcome: str  # auto-approves | login page | page with a form | redirects an error | error | no answer
     detail: str
-    login_form: FormSeen | None = None
+    login_form: Form | None = None
 
 
 def authorize_flow(profile: Profile) -> Flow | None:
