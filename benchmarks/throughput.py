@@ -35,6 +35,8 @@ from pathlib import Path
 import httpx
 import yaml
 
+from conformance.model.spec import load_profiles
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from latency_proxy import LatencyProxy
 
@@ -210,11 +212,9 @@ def main() -> int:
 
 
 def _token_url(profile: str, base: str) -> str:
-    from conformance.model.spec import load_profiles
-
+    """The profile's first documented path (the spec's OpenAPI `paths`), under the server's base URL."""
     spec = load_profiles()[profile]
-    path = next(iter(spec.document.get("paths", {})), "/token") if hasattr(spec, "document") else "/token"
-    return base + path
+    return base + next(iter(spec.raw.get("paths", {})), "/token")
 
 
 if __name__ == "__main__":

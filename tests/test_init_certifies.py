@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 import yaml
@@ -27,6 +28,12 @@ pytestmark = pytest.mark.slow
 CLI = [sys.executable, "-c", "import sys; from conformance.tools.cli import main; sys.exit(main())"]
 # The consent page comes after the login page, and init signs in as no one, so it cannot name the
 # approve button; login steps (conformance/login.py) need its name. See the README.
+
+
+def _pump(stream: IO[str] | None, lines: queue.Queue[str]) -> None:
+    """Hand each line `serve` prints to the test, as it comes."""
+    for line in stream or ():
+        lines.put(line)
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -42,7 +49,7 @@ def served() -> Iterator[dict[str, str]]:
     )
     assert proc.stdout is not None
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout or ()], daemon=True).start()
+    threading.Thread(target=lambda: _pump(proc.stdout, lines), daemon=True).start()
     urls: dict[str, str] = {}
     deadline = time.monotonic() + 30
     try:

@@ -53,7 +53,8 @@ def _imports(name: str) -> list[tuple[str, int, bool]]:
             targets = [f"{module}.{a.name}" if f"{module}.{a.name}" in MODULES else module for a in node.names]
         elif isinstance(node, ast.Import):
             targets = [a.name for a in node.names]
-        found += [(t, node.lineno, id(node) in inner) for t in targets if t in MODULES and t != name]
+        line = getattr(node, "lineno", 0)
+        found += [(t, line, id(node) in inner) for t in targets if t in MODULES and t != name]
     return found
 
 

@@ -129,7 +129,7 @@ def test_every_documented_response_field_is_in_the_spec(name: str) -> None:
     assert sorted(set(INVENTORY[name]["fields"]) - fields) == []
 
 
-def _lines_cited(node: Any) -> Iterator[tuple[str, int, list[str]]]:
+def _lines_cited(node: Any) -> Iterator[tuple[Any, Any, list[str]]]:
     """(parameter name, cited line, aliases) for every parameter or property with an x-line."""
     if isinstance(node, dict):
         for key, value in node.items():

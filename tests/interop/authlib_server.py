@@ -327,7 +327,7 @@ def _authorization_grants(implicit: bool) -> tuple[type[grants.BaseGrant], ...]:
 
 
 def grant_types(implicit: bool = True) -> tuple[str, ...]:
-    return tuple(str(g.GRANT_TYPE) for g in (*_authorization_grants(implicit), *_TOKEN_GRANTS))
+    return tuple(str(getattr(g, "GRANT_TYPE")) for g in (*_authorization_grants(implicit), *_TOKEN_GRANTS))  # noqa: B009
 
 
 def response_types(implicit: bool = True) -> tuple[str, ...]:

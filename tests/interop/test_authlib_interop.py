@@ -25,6 +25,8 @@ import pytest
 from .authlib_server import AuthlibServer
 from .suite_run import run_suite
 
+pytestmark = pytest.mark.slow  # each test starts a real OAuth2 server and a whole suite run
+
 CONFIG = """\
 profile: rfc6749
 client_id: app-1

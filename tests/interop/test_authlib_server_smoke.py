@@ -27,6 +27,8 @@ from tests.interop.authlib_server import (
     AuthlibServer,
 )
 
+pytestmark = pytest.mark.slow  # each test starts a real OAuth2 server (smoke: no suite run)
+
 BASIC = httpx.BasicAuth(CLIENT_ID, CLIENT_SECRET)
 POST_CREDENTIALS = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
 

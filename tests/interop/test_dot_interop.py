@@ -28,6 +28,8 @@ import pytest
 from .dot_server import APPLICATIONS, PASSWORD, REDIRECT_URI, SCOPE, USERNAME, DotServer
 from .suite_run import Verdicts, run_suite
 
+pytestmark = pytest.mark.slow  # each test starts a real OAuth2 server and a whole suite run
+
 
 def _client(name: str) -> str:
     client_id, secret, _, grant = APPLICATIONS[name]

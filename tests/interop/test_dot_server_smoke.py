@@ -7,8 +7,11 @@ Why: if this fails, a failing DOT interop test says nothing about the suite, onl
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.interop.dot_server import APPLICATIONS, PASSWORD, REDIRECT_URI, USERNAME, DotServer
+
+pytestmark = pytest.mark.slow  # each test starts a real OAuth2 server (smoke: no suite run)
 
 
 def test_dot_server_starts_serves_and_stops() -> None:
