@@ -80,7 +80,7 @@ def test_workers_share_a_real_target_whose_clock_moves(pytester: pytest.Pytester
 
 def test_every_check_that_moves_the_clock_runs_isolated() -> None:
     """A check whose source moves the clock declares it (its trait), so it runs isolated."""
-    movers = {name for name, check in REGISTRY.items() if "_advance(" in inspect.getsource(check.run)}
+    movers = {name for name, check in REGISTRY.items() if "let_time_pass(" in inspect.getsource(check.run)}
     declared = {name for name, check in REGISTRY.items() if check.traits.moves_clock}
     assert movers and movers <= declared
 

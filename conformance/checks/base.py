@@ -7,12 +7,13 @@ check that decides them, so every requirement has one, and every check serves re
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.checks.options import NoOptions
-from conformance.model.errors import PreconditionFailed
+from conformance.model.errors import MissingPrerequisite, PreconditionFailed
 from conformance.model.spec import Flow, Requirement
 from conformance.model.violation import Violation
 from conformance.target.client import Reply
@@ -105,6 +106,20 @@ class CheckContext:
     def option(self, name: str, default: Any = None) -> Any:
         """One typed option, or `default` when the spec does not set it."""
         return getattr(self.options, name) if name in self.requirement.options else default
+
+    def let_time_pass(self, seconds: float) -> None:
+        """Let `seconds` pass on the target: move its clock if it has one (the check's traits must say
+        `moves_clock`, so a parallel run gives it the target alone), else wait if max_wait allows."""
+        config = self.session.config
+        if config.clock_url:
+            self.session.move_clock(seconds)
+        elif seconds <= config.max_wait:
+            time.sleep(seconds)
+        else:
+            raise MissingPrerequisite(
+                f"the lifetime is {seconds:g} s, longer than max_wait={config.max_wait:g} s "
+                "(raise max_wait to check it)"
+            )
 
     def line(self, code: str) -> str:
         error = self.session.profile.error

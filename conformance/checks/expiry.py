@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from conformance.checks.base import CheckContext, Traits, check, role_param
 from conformance.checks.options import Introspection, Lifetime, Refusal
-from conformance.model.errors import MissingPrerequisite, PreconditionFailed
+from conformance.model.errors import PreconditionFailed
 from conformance.model.pointer import resolve
 
 TEN_YEARS = 10 * 365 * 86400
@@ -61,28 +60,15 @@ def expiry_default(ctx: CheckContext) -> None:
         )
 
 
-def _advance(ctx: CheckContext, seconds: float) -> None:
-    """Let `seconds` pass on the target: move its clock if it has one, else wait if allowed."""
-    config = ctx.session.config
-    if config.clock_url:
-        ctx.session.move_clock(seconds)
-    elif seconds <= config.max_wait:
-        time.sleep(seconds)
-    else:
-        raise MissingPrerequisite(
-            f"the lifetime is {seconds:g} s, longer than max_wait={config.max_wait:g} s (raise max_wait to check it)"
-        )
-
-
 @check("code_expires", options=Lifetime, traits=Traits(moves_clock=True))
 def code_expires(ctx: CheckContext) -> None:
     flow = ctx.flow
     param = role_param(flow, "code")
     lifetime = float(ctx.option("seconds"))
     early, late = ctx.session.new_code(), ctx.session.new_code()
-    _advance(ctx, max(lifetime - 60, 0))
+    ctx.let_time_pass(max(lifetime - 60, 0))
     ctx.succeed(ctx.session.call(flow, {param: early}), step="a code used a minute before it expires")
-    _advance(ctx, 61)
+    ctx.let_time_pass(61)
     reply = ctx.session.call(flow, {param: late})
     ctx.expect_error(reply, ctx.option("expect_error", ()), f"a code used after its {lifetime:g} s lifetime")
 
@@ -97,7 +83,7 @@ def refresh_after_expiry_rejected(ctx: CheckContext) -> None:
     if not isinstance(value, int):
         raise PreconditionFailed(f"{source.name} states no expiry")
     lifetime = value / 1000 - sent_at if source.expiry_unit == "epoch_ms" else value
-    _advance(ctx, lifetime + 1)
+    ctx.let_time_pass(lifetime + 1)
     reply = ctx.session.call(flow, tokens=tokens)
     ctx.expect_error(reply, ctx.option("expect_error", ()), "a refresh after the access token expired")
 
@@ -125,7 +111,7 @@ def access_token_expires(ctx: CheckContext) -> None:
     lifetime = value / 1000 - sent_at if source.expiry_unit == "epoch_ms" else float(value)
     if not accepted(tokens):
         raise PreconditionFailed(f"{probe.name} does not accept a fresh access token")
-    _advance(ctx, lifetime + 1)
+    ctx.let_time_pass(lifetime + 1)
     if accepted(tokens):
         raise ctx.fail(
             f"{probe.name} still accepts the access token {lifetime:g} s after it was issued, past its expiry"
