@@ -10,6 +10,8 @@ verdicts, fleet) < `report` (writers of certification.json, summary.html, eviden
 The names below are the public API: what a spec author, a plugin user and a report reader touch.
 They resolve on first use (PEP 562), so `import conformance` loads nothing heavy: pytest must be
 able to import this package before any web framework its plugins would then fail to rewrite.
+The command imports this package before pytest loads the plugin, so pytest is told not to try
+rewriting it (PYTEST_DONT_REWRITE): it holds no assertions.
 """
 
 from __future__ import annotations

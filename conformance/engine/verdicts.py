@@ -141,7 +141,7 @@ def absent(
 
 
 NEVER_COLLECTED = "not collected: no test for it in this session"
-DESELECTED = "deselected (-k, -m or --deselect)"
+DESELECTED = "deselected (-k, -m, --deselect, or another --shard)"
 STOPPED = "never ran: the session stopped before it (-x, --maxfail or an interrupt)"
 
 

@@ -14,12 +14,14 @@ import pytest
 
 from conformance.engine import fleet
 from conformance.engine.runtime import Runtime
+from conformance.engine.shards import Shard
 from conformance.model.errors import SuiteError
 from conformance.pytest_plugin import xdist as parallel
 from conformance.pytest_plugin.fleet_report import FleetReport
 from conformance.pytest_plugin.items import ProfileCollector, RequirementItem
 from conformance.pytest_plugin.options import add_options
 from conformance.pytest_plugin.report_hooks import ReportPlugin
+from conformance.pytest_plugin.shards import ShardSelection
 
 TARGET = "--target"
 PROFILE = "--profile"
@@ -28,6 +30,7 @@ CONFORMANCE = "--conformance"
 STRICT = "--strict-levels"
 FAULT = "--reference-fault"
 CERTIFY = "--certify"
+SHARD = "--shard"
 EXAMPLES_OPT = "--examples"
 RUNTIME = pytest.StashKey[Runtime]()  # the run's only target (absent with several: RUNTIMES)
 RUNTIMES = pytest.StashKey[list[Runtime]]()  # every target of the run, one Runtime each
@@ -52,6 +55,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="append",
         metavar="NAME",
         help="profile to run (repeatable or comma-separated; default: all)",
+    )
+    group.addoption(
+        SHARD,
+        metavar="K/N",
+        help="decide only shard K of N (a CI matrix or a Kubernetes Indexed Job runs the others); "
+        "join the shards' run directories with `oauth2-conformance report merge`",
     )
     group.addoption(
         TARGET_CONFIG,
@@ -100,8 +109,11 @@ def pytest_configure(config: pytest.Config) -> None:
             faults=config.getoption(FAULT),
             certify=bool(config.getoption(CERTIFY)),
         )
+        shard = Shard.parse(config.getoption(SHARD)) if config.getoption(SHARD) else None
     except SuiteError as exc:
         raise pytest.UsageError(str(exc)) from None
+    if shard is not None:
+        config.pluginmanager.register(ShardSelection(shard), "oauth2-conformance-shard")
     runtimes = [Runtime(plan, attach=_attach, share=parallel.worker_count(config)) for plan in plans]
     config.stash[RUNTIMES] = runtimes
     reporter: Any

@@ -156,6 +156,17 @@ def overall(profiles: Sequence[ProfileRecord]) -> str:
     return str(worst(p["verdict"] for p in profiles))
 
 
+def load_json(path: Path) -> dict[str, Any]:
+    """A JSON object the suite wrote (certification.json, index.json), or one line saying why not."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path} cannot be read as JSON ({type(exc).__name__})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} does not hold a JSON object")
+    return data
+
+
 def load(path: Path) -> Certification:
     """Read a certification.json back (for `report` and `diff`), checking it is one."""
     try:

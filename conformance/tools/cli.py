@@ -40,8 +40,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     init.add_argument("--ca-bundle", help="PEM file of CA certificates to trust")
     init.add_argument("--force", action="store_true", help="overwrite the output file")
 
-    report = sub.add_parser("report", help="re-render summary.html of a run directory")
-    report.add_argument("run_dir")
+    report = sub.add_parser(
+        "report",
+        help="re-render summary.html of a run directory; `report merge DIR... --output DIR` joins --shard runs",
+    )
+    report.add_argument("run_dir", nargs="+", help="a run directory, or: merge DIR DIR...")
+    report.add_argument("--output", help="with merge: the directory of the merged report (must be new)")
 
     diff = sub.add_parser("diff", help="requirements that regressed or improved between two runs")
     diff.add_argument("run_a")
@@ -94,7 +98,17 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "report":
         from conformance.report import render_html
 
-        print(f"wrote {render_html(args.run_dir)}")
+        if args.run_dir[0] == "merge":
+            from conformance.report.merge import merge
+
+            if not args.output:
+                raise SuiteError("report merge needs --output DIR (a new directory for the merged report)")
+            merged, passed = merge(args.run_dir[1:], args.output)
+            print(f"merged {len(args.run_dir) - 1} shards into {merged}: CI gate {'passed' if passed else 'failed'}")
+            return 0 if passed else 1
+        if len(args.run_dir) != 1:
+            raise SuiteError("report takes one run directory (or: report merge DIR... --output DIR)")
+        print(f"wrote {render_html(args.run_dir[0])}")
         return 0
     if args.command == "diff":
         from conformance.report import diff_runs
