@@ -1,10 +1,11 @@
 """Run reports: certification.json, summary.html, JUnit XML and allure results under reports/<run-id>/.
 
-Modules, one concept each: `run_dir` (where a run's files go), `scrub` (masking on the way to
-disk), `tracking` (what pytest did with each requirement's item), `certification` (the JSON record
-and its verdicts), `gate` (exit status and baseline findings), `baseline` (the expected-failures
-file), `evidence_files`, `outputs` (JUnit and allure wiring), `html` (summary.html), `diff`, and
-`plugin` (the pytest hooks tying them together).
+The report layer holds pure writers: they read the model and the verdicts, and know nothing of
+checks or pytest (the hooks that call them are in `conformance.pytest_plugin`). Modules, one
+concept each: `run_dir` (where a run's files go), `scrub` (masking on the way to disk),
+`certification` (the JSON record and its verdicts), `gate` (exit status and baseline findings),
+`baseline` (the expected-failures file), `evidence_files`, `html` (summary.html), `trace` (the
+traceability matrix), `diff`, and `merge` (shards joined into one report).
 """
 
 from __future__ import annotations
