@@ -125,7 +125,7 @@ def test_metadata_under_a_path_prefix_and_an_anonymous_probe() -> None:
 
 
 def test_a_target_that_answers_every_path_matches_no_profile() -> None:
-    with pytest.raises(SuiteError, match="no profile's documented paths answer"):
+    with pytest.raises(SuiteError, match="no profile's documented operations answer"):
         init.survey("https://spa.example", transport=httpx.MockTransport(Recorder(answer_everything=True)))
 
 

@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conformance.model.spec import load_profiles
+from conformance.servers import reference_config
 
 USAGE_ERROR = 4
 
@@ -84,8 +86,44 @@ def test_unset_environment_variable(pytester: pytest.Pytester, monkeypatch: pyte
     assert_one_line_usage_error(run(pytester, "--target-config=cfg.yaml"), "YIXIN_SECRET_FOR_TEST is not set")
 
 
-def test_target_without_profile(pytester: pytest.Pytester) -> None:
-    assert_one_line_usage_error(run(pytester, "--target=http://127.0.0.1:9"), "needs one profile")
+def test_target_without_profile_that_cannot_be_reached(pytester: pytest.Pytester) -> None:
+    result = run(pytester, f"--target=http://127.0.0.1:{_free_port()}")
+    assert_one_line_usage_error(result, "target unreachable", "refused")
+
+
+def test_several_profiles_against_one_target(pytester: pytest.Pytester) -> None:
+    assert_one_line_usage_error(run(pytester, "--target=http://127.0.0.1:9", "--profile=yixin,generic"), "one profile")
+
+
+def _credentials(pytester: pytest.Pytester, profile: str, url: str, **extra: str) -> None:
+    """The reference server's config, minus its profile: the run must find the profile itself."""
+    raw = {k: v for k, v in reference_config(profile, url).items() if k not in {"profile", "target"}}
+    pytester.makefile(".yaml", cfg=yaml.safe_dump({**raw, **extra}))
+
+
+def test_target_alone_detects_the_profile_and_says_why(pytester: pytest.Pytester, reference) -> None:
+    url = reference.url("generic")
+    _credentials(pytester, "generic", url)
+    result = run(pytester, f"--target={url}", "--target-config=cfg.yaml")
+    count = len(load_profiles()["generic"].requirements)
+    result.assert_outcomes(passed=count)
+    result.stdout.fnmatch_lines(
+        ["*no --profile given: chose profile generic (6 of 6 operations answer, 1.00) at *; runners-up: *--profile=*"]
+    )
+
+
+def test_the_config_gives_the_target_and_the_profile_is_detected(pytester: pytest.Pytester, reference) -> None:
+    url = reference.url("yixin")
+    _credentials(pytester, "yixin", url, target=url)
+    result = run(pytester, "--target-config=cfg.yaml", "-k", "SINGLE-USE")
+    assert result.ret == 0, result.stdout.str()
+    result.stdout.fnmatch_lines(["*chose profile yixin (1 of 1 operations answer*"])
+
+
+def test_a_target_no_profile_matches_is_one_line(pytester: pytest.Pytester, reference) -> None:
+    root = reference.url("yixin").rsplit("/", 1)[0]  # the servers live under /PROFILE: the root has none
+    result = run(pytester, f"--target={root}")
+    assert_one_line_usage_error(result, "no profile's documented operations answer", "yixin", "--profile=NAME")
 
 
 def test_target_that_is_not_a_url(pytester: pytest.Pytester) -> None:

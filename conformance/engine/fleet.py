@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from conformance.engine.runtime import Run
@@ -47,12 +47,14 @@ def plan(
     seed: int | None = None,
     faults: Sequence[str] = (),
     certify: bool = False,
+    detected: Mapping[str, str] | None = None,
 ) -> list[Run]:
-    """One Run per target, each validated completely; a problem with any of them is one ConfigError."""
+    """One Run per target, each validated completely; a problem with any of them is one ConfigError.
+    `detected`: target URL -> profile already detected (by a pytest-xdist controller)."""
     files = config_files(configs)
     if len(files) <= 1:
         single = str(files[0]) if files else None
-        return [Run.from_options(target, profiles, single, strict, examples, seed, faults, certify)]
+        return [Run.from_options(target, profiles, single, strict, examples, seed, faults, certify, detected)]
     seen: dict[str, Path] = {}
     for file in files:
         if file.stem in seen:
@@ -70,7 +72,7 @@ def plan(
     run_seed = seed if seed is not None else random.getrandbits(32)  # one seed for the whole run
     runs = []
     for file in files:
-        run = Run.from_options(None, profiles, str(file), strict, examples, run_seed, (), certify)
+        run = Run.from_options(None, profiles, str(file), strict, examples, run_seed, (), certify, detected)
         if run.target is None:
             raise ConfigError(f"target config {file} has no `target: URL`; with several targets each needs one")
         runs.append(dataclasses.replace(run, name=file.stem))

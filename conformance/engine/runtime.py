@@ -1,13 +1,15 @@
 """One run of the suite: which profiles, against what, and the live sessions that talk to it.
 
-With no --target the run certifies the embedded reference servers, started on first use.
+With no --target the run certifies the embedded reference servers, started on first use. With a
+target and no profile (neither --profile nor the config's `profile`), the profile is detected as
+`init` detects it (conformance/target/detect.py): bounded, anonymous, one line when it cannot choose.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +26,7 @@ from conformance.model.masking import Masker
 from conformance.model.spec import Profile, load_profiles
 from conformance.servers import ReferenceServer, reference_config
 from conformance.target.client import Budget, TargetClient
+from conformance.target.detect import Detection, detect
 from conformance.target.session import ProfileSession
 from conformance.target.validation import ResponseValidator
 
@@ -63,6 +66,8 @@ class Run:
     # the only target (or the embedded servers): node IDs and the report layout stay unprefixed.
     name: str | None = None
     plan: Plan = field(default_factory=lambda: Plan(()))  # every requirement bound to its check
+    # How the profile was chosen when neither --profile nor the config named one (the plugin says so).
+    detection: Detection | None = None
 
     @property
     def prefix(self) -> str:
@@ -84,7 +89,10 @@ class Run:
         seed: int | None = None,
         faults: Sequence[str] = (),
         certify: bool = False,
+        detected: Mapping[str, str] | None = None,
     ) -> Run:
+        """`detected`: target URL -> profile, as a pytest-xdist controller detected it (workers do
+        not probe again)."""
         try:
             known = load_profiles()
             bound = plan(known.values())
@@ -103,6 +111,14 @@ class Run:
             if names and names != [config.profile]:
                 raise ConfigError(f"--profile {','.join(names)} contradicts profile {config.profile!r} in the config")
             names = [config.profile]
+        detection = None
+        if target is not None and not names:
+            # No profile named anywhere: the one whose documented operations answer (as `init` picks).
+            if detected and target in detected:
+                names = [detected[target]]
+            else:
+                detection = detect(target, known.values(), verify=_verify(config))
+                names = [detection.chosen().name]
         if not names or names == ["all"]:
             names = list(known)
         unknown = [n for n in names if n not in known]
@@ -116,8 +132,24 @@ class Run:
         run_seed = seed if seed is not None else random.getrandbits(32)
         switched = _faults(faults, names, embedded=target is None)
         return cls(
-            [known[n] for n in names], target, config, strict, switched, count, run_seed, certify=certify, plan=bound
+            [known[n] for n in names],
+            target,
+            config,
+            strict,
+            switched,
+            count,
+            run_seed,
+            certify=certify,
+            plan=bound,
+            detection=detection,
         )
+
+
+def _verify(config: TargetConfig | None) -> bool | str:
+    """TLS verification for the detection probe, as the run will verify."""
+    if config is not None and config.insecure:
+        return False
+    return config.ca_bundle if config is not None and config.ca_bundle else True
 
 
 def _faults(specs: Sequence[str], profiles: Sequence[str], *, embedded: bool) -> dict[str, set[str]]:

@@ -22,6 +22,7 @@ from conformance.pytest_plugin.items import ProfileCollector, RequirementItem
 from conformance.pytest_plugin.options import add_options
 from conformance.pytest_plugin.report_hooks import ReportPlugin
 from conformance.pytest_plugin.shards import ShardSelection
+from conformance.target.detect import Detection
 
 TARGET = "--target"
 PROFILE = "--profile"
@@ -108,6 +109,7 @@ def pytest_configure(config: pytest.Config) -> None:
             _hypothesis_seed(config),
             faults=config.getoption(FAULT),
             certify=bool(config.getoption(CERTIFY)),
+            detected=parallel.worker_detected(config),
         )
         shard = Shard.parse(config.getoption(SHARD)) if config.getoption(SHARD) else None
     except SuiteError as exc:
@@ -130,7 +132,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if parallel.is_worker(config):
         config.pluginmanager.register(parallel.Worker(config, runtimes), "oauth2-conformance-worker")
     elif parallel.is_controller(config):
-        controller = parallel.Controller(config, plans[0].seed, lambda: reporter.allure)
+        detected = {p.target: p.profiles[0].name for p in plans if p.detection is not None and p.target}
+        controller = parallel.Controller(config, plans[0].seed, lambda: reporter.allure, detected)
         config.pluginmanager.register(controller, "oauth2-conformance-controller")
 
 
@@ -189,12 +192,19 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         if plan.config is not None and plan.config.insecure:
             lines.append(f"{named}{INSECURE_WARNING}")
         lines.append(f"oauth2-conformance: {named}target {target}; profiles {', '.join(p.name for p in plan.profiles)}")
+        if plan.detection is not None:
+            lines.append(f"oauth2-conformance: {named}{_detected(plan.detection)}")
     plan = runtimes[0].run
     lines.append(
         f"oauth2-conformance: {plan.examples} examples per property; "
         f"hypothesis seed {plan.seed} (replay with --hypothesis-seed={plan.seed})"
     )
     return lines
+
+
+def _detected(detection: Detection) -> str:
+    """`chose generic because ...`: the run was given no profile, so it says which it chose and why."""
+    return f"no --profile given: chose {detection.explain()}; pass --profile=NAME to choose another"
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
@@ -252,9 +262,11 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     runtimes = _runtimes(config)
     for runtime in runtimes:
+        named = f"{runtime.run.name}: " if runtime.run.name else ""
         if runtime.run.config is not None and runtime.run.config.insecure:
-            named = f"{runtime.run.name}: " if runtime.run.name else ""
             terminalreporter.write_line(f"{named}{INSECURE_WARNING}", yellow=True, bold=True)
+        if runtime.run.detection is not None and terminalreporter.verbosity < 0:  # -q: no header said it
+            terminalreporter.write_line(f"oauth2-conformance: {named}{_detected(runtime.run.detection)}")
     if not any(runtime.verdicts for runtime in runtimes):
         return
     warnings = [(r, v) for r in runtimes for v in r.verdicts.values() if v.status == "warning"]

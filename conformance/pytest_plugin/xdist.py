@@ -60,6 +60,7 @@ CONFIGS = "oauth2_configs"
 REQUESTS = "oauth2_requests"
 DESELECTED = "oauth2_deselected"
 DIST = "oauth2_dist"
+DETECTED = "oauth2_detected"  # target URL -> the profile the controller detected there
 
 REMOTE = pytest.StashKey["Remote"]()
 
@@ -108,6 +109,12 @@ def worker_seed(config: pytest.Config) -> int | None:
     return int(value) if value is not None else None
 
 
+def worker_detected(config: pytest.Config) -> dict[str, str]:
+    """The profiles the controller detected, by target URL, on a worker (empty elsewhere): a
+    worker runs what its controller chose and does not probe the target again."""
+    return dict(getattr(config, "workerinput", {}).get(DETECTED) or {})
+
+
 class Remote:
     """What the controller learns from its workers besides the verdicts (which ride on reports)."""
 
@@ -121,15 +128,19 @@ class Remote:
 class Controller:
     """Controller-side hooks: hand the seed and the lock folder out, take the workers' results in."""
 
-    def __init__(self, config: pytest.Config, seed: int, allure_dir: Any) -> None:
+    def __init__(
+        self, config: pytest.Config, seed: int, allure_dir: Any, detected: dict[str, str] | None = None
+    ) -> None:
         self.config = config
         self.seed = seed
+        self.detected = detected or {}
         self.lock_dir = tempfile.mkdtemp(prefix="oauth2-conformance-locks-")
         self.allure_dir = allure_dir  # callable: the run's allure results folder, or None
         config.stash[REMOTE] = Remote()
 
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput[SEED] = self.seed
+        node.workerinput[DETECTED] = self.detected
         node.workerinput[LOCK_DIR] = self.lock_dir
         node.workerinput[DIST] = [getattr(self.config.option, "dist", "load"), self._chunk_limit()]
 

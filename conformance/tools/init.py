@@ -4,7 +4,8 @@ It names the profile whose documented paths answer (or checks the one given), an
 found: metadata endpoints, the client authentication on offer, where codes come from (a code
 route, the authorization endpoint auto-approving, or a login page: then a `login` skeleton) and a
 clock route. Every value init cannot know is a `${VAR}` placeholder; init prints the variables to
-export. It knows no vendor: all it probes comes from the specs (see conformance/probe.py).
+export. It knows no vendor: all it probes comes from the specs (see conformance/target/detect.py
+and conformance/tools/probe.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,8 +21,9 @@ from typing import Any, TextIO
 
 from conformance.engine.plan import traits_of
 from conformance.model.config import KNOWN_KEYS
-from conformance.model.errors import ConfigError, SuiteError
+from conformance.model.errors import ConfigError
 from conformance.model.spec import Profile, load_profiles
+from conformance.target import detect
 from conformance.target.discovery import metadata_candidates
 from conformance.target.login import Form
 from conformance.tools import probe
@@ -52,41 +54,23 @@ class Survey:
     requests: int
 
 
-def rank(matches: Sequence[probe.ProfileMatch], discovered: set[str]) -> list[probe.ProfileMatch]:
-    """Profiles whose paths answer, best first: the share that answers, then how many, then
-    whether the profile reads metadata the target publishes."""
-    answering = [m for m in matches if m.answered]
-    return sorted(answering, key=lambda m: (*m.score, m.name in discovered), reverse=True)
-
-
 def survey(url: str, profile_name: str | None = None, given: Mapping[str, str] | None = None, **options: Any) -> Survey:
-    """Probe the target; `options` go to the Prober (verify, max_requests, deadline, transport)."""
+    """Probe the target; `options` go to the Prober (verify, max_requests, deadline, transport).
+
+    The profile is scored as the run scores it without `--profile` (conformance/target/detect.py):
+    no match, or a tie, is a one-line error naming the candidates."""
     profiles = load_profiles()
     if profile_name is not None and profile_name not in profiles:
         raise ConfigError(f"unknown profile {profile_name!r}; known profiles: {', '.join(profiles)}")
-    prober = probe.Prober(**options)
+    prober = detect.Prober(**options)
     try:
-        control = prober.send("GET", url.rstrip("/") + probe.CONTROL_PATH)
-        if control.status is None:
-            raise SuiteError(f"cannot reach {url} ({control.error}); check the URL and that the server is up")
-        paths = [p for prof in profiles.values() for p in prof.discovery] or list(probe.METADATA_PATHS)
-        metadata_url, metadata = probe.find_metadata(prober, url, dict.fromkeys(paths))
-        matches = [probe.probe_paths(prober, url, p, metadata) for p in profiles.values()]
-        discovered = {p.name for p in profiles.values() if p.discovery and metadata}
-        ranked = rank(matches, discovered)
-        if profile_name is None:
-            if not ranked:
-                raise SuiteError(
-                    f"no profile's documented paths answer at {url}: check the URL (does the server live under "
-                    "a path prefix?) or name the profile with --profile"
-                )
-            profile_name = ranked[0].name
-        profile = profiles[profile_name]
-        authorize = probe.probe_authorize(prober, url, profile, metadata, given or {})
+        found = detect.survey(prober, url, profiles.values())
+        profile = profiles[profile_name or found.chosen().name]
+        authorize = probe.probe_authorize(prober, url, profile, found.metadata, given or {})
         # A profile with an authorization endpoint gets its codes there, as from a real server.
         keys = [k for k in probe.TEST_HOOKS if k != "code_url" or probe.authorize_flow(profile) is None]
         hooks = probe.probe_hooks(prober, url, [k for k in keys if k in KNOWN_KEYS])
-        return Survey(url, profile, tuple(ranked), metadata_url, metadata, authorize, hooks, prober.sent)
+        return Survey(url, profile, found.ranked, found.metadata_url, found.metadata, authorize, hooks, prober.sent)
     finally:
         prober.close()
 
@@ -171,6 +155,14 @@ def render(s: Survey, given: Mapping[str, str] | None = None, tls: Mapping[str, 
         "# rate: 20   # requests per second",
     ]
     return "\n".join(out) + "\n"
+
+
+def _why(s: Survey, *, given: bool) -> str:
+    """Why init wrote this profile: its score and the runners-up' (as the run prints them)."""
+    mine = next((m for m in s.matches if m.name == s.profile.name), None)
+    score = mine.describe().removeprefix(f"{s.profile.name} ") if mine else "none of its documented paths answer"
+    others = ", ".join(m.describe() for m in s.matches if m.name != s.profile.name) or "none"
+    return f"{'given with --profile; ' if given else ''}{score.strip('()')}; runners-up: {others}"
 
 
 def _authorize_note(s: Survey) -> str:
@@ -299,8 +291,7 @@ def main(
         raise ConfigError(f"{path} exists; pass --force to overwrite it or --output to write elsewhere")
     text = render(s, given, tls)
     path.write_text(text, encoding="utf-8")
-    best = f" (best of: {', '.join(m.name for m in s.matches)})" if len(s.matches) > 1 and profile is None else ""
-    print(f"profile: {s.profile.name}{best}", file=out)
+    print(f"profile: {s.profile.name} ({_why(s, given=profile is not None)})", file=out)
     print(f"authorization endpoint: {_authorize_note(s)}", file=out)
     print(f"wrote {path} ({s.requests} requests)", file=out)
     names = placeholders(text)
