@@ -75,7 +75,13 @@ def _dispatch(args: argparse.Namespace) -> int:
         extra = [a for a in args.pytest_args if a != "--"]
         quiet_or_verbose = any(a.startswith(("-q", "-v", "--quiet", "--verbose")) for a in extra)
         progress = [] if quiet_or_verbose else ["-v"]  # one line per requirement, with its verdict
-        return int(pytest.main(["--conformance", "--certify", "-p", "no:cacheprovider", *progress, *extra]))
+        # This process imported the package before pytest could mark it for assertion rewriting (the
+        # console script lives in it); the suite needs no rewriting, and a project whose warnings are
+        # errors (this one's pyproject.toml) must not fail on it.
+        quiet_rewrite = ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
+        return int(
+            pytest.main(["--conformance", "--certify", "-p", "no:cacheprovider", *quiet_rewrite, *progress, *extra])
+        )
     if args.command == "serve":
         return _serve(args.profile, args.port, args.fault, args.latency_ms / 1000)
     if args.command == "profiles":
