@@ -1,21 +1,24 @@
 """The five-minute path, end to end: against each reference server started with
 `oauth2-conformance serve`, from an empty folder, `oauth2-conformance init URL` writes the config,
-exporting the variables it names is the only other step, and `pytest --target-config=FILE` then
-certifies the profile.
+exporting the variables it names with the values serve printed is the only other step, and
+`pytest --target-config=FILE` then certifies the profile. The ready config serve prints certifies
+on its own.
 
-init is never told the credentials: the test exports them, under the names init chose, from the
-reference servers' own config (conformance/servers/registry.py)."""
+init is never told the credentials: the test exports what serve printed, and checks it is what the
+reference servers' own config (conformance/servers/registry.py) holds under the names init chose."""
 
 from __future__ import annotations
 
 import os
 import queue
 import re
+import shlex
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -23,11 +26,10 @@ import pytest
 import yaml
 
 from conformance.servers import PROFILES, reference_config
+from conformance.tools.init import placeholders
 
 pytestmark = pytest.mark.slow
 CLI = [sys.executable, "-c", "import sys; from conformance.tools.cli import main; sys.exit(main())"]
-# The consent page comes after the login page, and init signs in as no one, so it cannot name the
-# approve button; login steps (conformance/login.py) need its name. See the README.
 
 
 def _pump(stream: IO[str] | None, lines: queue.Queue[str]) -> None:
@@ -41,8 +43,34 @@ def clean_env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
+def exports(config: dict[str, object], reference: dict[str, object]) -> dict[str, str]:
+    """What a user would export: each ${VAR} of the config, the reference server's value for its key."""
+    values: dict[str, str] = {}
+    for key, value in config.items():
+        if isinstance(value, str) and (var := re.fullmatch(r"\$\{(\w+)\}", value)):
+            values[var.group(1)] = str(reference[key])
+        elif key == "clients" and isinstance(value, dict):
+            for name, client in value.items():
+                for field_name, ref in client.items():
+                    var = re.fullmatch(r"\$\{(\w+)\}", ref)
+                    values[var.group(1)] = str(reference["clients"][name][field_name])  # type: ignore[union-attr,index]
+        elif key == "params" and isinstance(value, dict):
+            for name, ref in value.items():
+                values[re.fullmatch(r"\$\{(\w+)\}", ref).group(1)] = str(reference["params"][name])  # type: ignore[union-attr,index]
+    return values
+
+
+@dataclass
+class Served:
+    """What `oauth2-conformance serve` printed: each profile's URL, export line and ready config."""
+
+    urls: dict[str, str] = field(default_factory=dict)
+    exports: dict[str, dict[str, str]] = field(default_factory=dict)
+    configs: dict[str, str] = field(default_factory=dict)
+
+
 @pytest.fixture(scope="module")
-def served() -> Iterator[dict[str, str]]:
+def served() -> Iterator[Served]:
     """`oauth2-conformance serve --port 0`: every profile on one free port; stopped by its PID."""
     proc = subprocess.Popen(
         [*CLI, "serve", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=clean_env()
@@ -50,18 +78,30 @@ def served() -> Iterator[dict[str, str]]:
     assert proc.stdout is not None
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: _pump(proc.stdout, lines), daemon=True).start()
-    urls: dict[str, str] = {}
-    deadline = time.monotonic() + 30
+    out = Served()
+    profile = ""
+    block: list[str] | None = None  # the lines of the ready config being read
+    deadline = time.monotonic() + 60
     try:
         while True:
             line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
-            found = re.match(r"(\w+): (http://127\.0\.0\.1:\d+/\w+) ", line)
-            if found:
-                urls[found.group(1)] = found.group(2)
+            if block is not None:
+                if line.startswith(f"# ---- end of {profile}.yaml"):
+                    out.configs[profile], block = "".join(block), None
+                else:
+                    block.append(line)
+            elif found := re.match(r"(\w+): (http://127\.0\.0\.1:\d+/\w+) ", line):
+                profile = found.group(1)
+                out.urls[profile] = found.group(2)
+            elif line.startswith("  export "):
+                words = shlex.split(line.split("#")[0])[1:]
+                out.exports[profile] = dict(word.split("=", 1) for word in words)
+            elif found := re.match(r"# ---- (\w+)\.yaml: a ready target config", line):
+                profile, block = found.group(1), []
             elif line.startswith("Ctrl-C"):
                 break
-        assert set(urls) == set(PROFILES)
-        yield urls
+        assert set(out.urls) == set(out.configs) == set(PROFILES)
+        yield out
     finally:
         proc.terminate()
         try:
@@ -72,45 +112,10 @@ def served() -> Iterator[dict[str, str]]:
         proc.stdout.close()
 
 
-def exports(config: dict[str, object], reference: dict[str, object]) -> dict[str, str]:
-    """What the user exports: each ${VAR} of the config, the reference server's value for its key."""
-    values: dict[str, str] = {}
-    for key, value in config.items():
-        if isinstance(value, str) and (var := re.fullmatch(r"\$\{(\w+)\}", value)):
-            values[var.group(1)] = str(reference[key])
-        elif key == "clients" and isinstance(value, dict):
-            for name, client in value.items():
-                for field, ref in client.items():
-                    var = re.fullmatch(r"\$\{(\w+)\}", ref)
-                    values[var.group(1)] = str(reference["clients"][name][field])  # type: ignore[union-attr,index]
-        elif key == "params" and isinstance(value, dict):
-            for name, ref in value.items():
-                values[re.fullmatch(r"\$\{(\w+)\}", ref).group(1)] = str(reference["params"][name])  # type: ignore[union-attr,index]
-    return values
-
-
-@pytest.mark.parametrize(
-    "profile",
-    PROFILES,
-)
-def test_init_then_export_then_certified(served: dict[str, str], profile: str, tmp_path: Path) -> None:
-    url = served[profile]
-    work = tmp_path / "empty"
-    work.mkdir()
-    init = subprocess.run([*CLI, "init", url], cwd=work, capture_output=True, text=True, timeout=90, env=clean_env())
-    assert init.returncode == 0, init.stderr
-    assert f"profile: {profile}" in init.stdout
-    config_file = work / f"{profile}.yaml"
-    config = yaml.safe_load(config_file.read_text(encoding="utf-8"))
-    assert config["target"] == url and config["profile"] == profile
-
-    env = exports(config, reference_config(profile, url))
-    named = re.search(r"^export before running: (.*)$", init.stdout, re.M)
-    assert set(named.group(1).split() if named else []) == set(env)
-    assert "secret-1" not in config_file.read_text(encoding="utf-8")  # init never learnt a credential
-
+def certify(work: Path, config_file: str, env: dict[str, str]) -> None:
+    """`pytest --target-config=FILE` in `work` certifies the profile: every requirement passes."""
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", f"--target-config={config_file.name}"],
+        [sys.executable, "-m", "pytest", f"--target-config={config_file}"],
         cwd=work,
         capture_output=True,
         text=True,
@@ -122,3 +127,33 @@ def test_init_then_export_then_certified(served: dict[str, str], profile: str, t
     verdict = yaml.safe_load(certification.read_text(encoding="utf-8"))
     undecided = [(r["id"], r["verdict"], r["reason"]) for r in verdict["requirements"] if r["verdict"] != "pass"]
     assert verdict["verdict"] == "pass", undecided
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_serve_then_init_then_export_then_certified(served: Served, profile: str, tmp_path: Path) -> None:
+    """The user's path: the values are the ones serve printed, under the names init asks for."""
+    url = served.urls[profile]
+    work = tmp_path / "empty"
+    work.mkdir()
+    init = subprocess.run([*CLI, "init", url], cwd=work, capture_output=True, text=True, timeout=90, env=clean_env())
+    assert init.returncode == 0, init.stderr
+    assert f"profile: {profile}" in init.stdout
+    config_file = work / f"{profile}.yaml"
+    config = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+    assert config["target"] == url and config["profile"] == profile
+
+    env = served.exports.get(profile, {})
+    assert env == exports(config, reference_config(profile, url))  # serve printed every value init asks for
+    named = re.search(r"^export before running: (.*)$", init.stdout, re.M)
+    assert set(named.group(1).split() if named else []) == set(env)
+    assert "secret-1" not in config_file.read_text(encoding="utf-8")  # init never learnt a credential
+    certify(work, config_file.name, env)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_the_ready_config_serve_prints_certifies(served: Served, profile: str, tmp_path: Path) -> None:
+    """No init, no exports: the config serve printed, saved as a file, is finished."""
+    text = served.configs[profile]
+    assert placeholders(text) == []  # nothing left to export
+    (tmp_path / f"{profile}.yaml").write_text(text, encoding="utf-8")
+    certify(tmp_path, f"{profile}.yaml", {})

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from conformance.model.errors import ConfigError
+from conformance.model.yaml_source import position
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -102,21 +103,26 @@ class TargetConfig:
 KNOWN_KEYS = {f.name for f in fields(TargetConfig)}
 
 
-def expand(value: Any, where: str) -> Any:
-    """Expand `${VAR}` from the environment, recursively; an unset variable is an error."""
+def expand(value: Any, where: str, key: str = "") -> Any:
+    """Expand `${VAR}` from the environment, recursively. An unset variable is an error, and so is
+    one set to the empty string: an empty `client_id` would be sent as a client (a second client
+    that is no client makes the cross-client checks fail instead of refusing the config)."""
     if isinstance(value, str):
 
         def sub(match: re.Match[str]) -> str:
             name = match.group(1)
+            at = f"{where}: {key}: " if key else f"{where}: "
             if name not in os.environ:
-                raise ConfigError(f"{where}: environment variable {name} is not set (export it or edit the config)")
+                raise ConfigError(f"{at}environment variable {name} is not set (export it or edit the config)")
+            if os.environ[name] == "":
+                raise ConfigError(f"{at}environment variable {name} is empty (export a value or edit the config)")
             return os.environ[name]
 
         return _VAR.sub(sub, value)
     if isinstance(value, dict):
-        return {k: expand(v, f"{where}.{k}") for k, v in value.items()}
+        return {k: expand(v, where, f"{key}.{k}" if key else str(k)) for k, v in value.items()}
     if isinstance(value, list):
-        return [expand(v, where) for v in value]
+        return [expand(v, where, f"{key}[{n}]") for n, v in enumerate(value)]
     return value
 
 
@@ -271,9 +277,7 @@ def load(path: str | os.PathLike[str]) -> TargetConfig:
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"target config {file} is not valid YAML{at}; fix the syntax") from None
+        raise ConfigError(f"target config {file} is not valid YAML{position(exc)}; fix the syntax") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Sequence
 
 from conformance.model.errors import SuiteError
@@ -124,20 +123,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _serve(profiles: list[str] | None, port: int, faults: list[str], latency: float = 0.0) -> int:
-    from conformance.engine.reference import start_reference
+    from conformance.tools.serve import main as serve_main
 
-    server, configs = start_reference(profiles, port, faults, latency)
-    try:
-        for name, config in configs.items():
-            print(
-                f"{name}: {config['target']}  (client {config['client_id']} / {config['client_secret']}, "
-                f"user {config['username']} / {config['password']}; fresh code: GET {config['code_url']})"
-            )
-        print("Ctrl-C to stop.", flush=True)
-        while True:
-            time.sleep(3600)
-    finally:
-        server.stop()
+    return serve_main(profiles, port, faults, latency)
 
 
 def _profiles() -> int:

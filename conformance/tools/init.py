@@ -75,7 +75,7 @@ def survey(url: str, profile_name: str | None = None, given: Mapping[str, str] |
         prober.close()
 
 
-def _q(value: str) -> str:
+def quote(value: str) -> str:
     """A YAML scalar, double-quoted (JSON strings are YAML)."""
     return json.dumps(value, ensure_ascii=False)
 
@@ -122,7 +122,7 @@ def render(s: Survey, given: Mapping[str, str] | None = None, tls: Mapping[str, 
         "# Values init cannot know are ${VAR} placeholders: export them, then run",
         "#   pytest --target-config=THIS_FILE",
     ]
-    out += ["", f"target: {_q(s.url)}", f"profile: {p.name}"]
+    out += ["", f"target: {quote(s.url)}", f"profile: {p.name}"]
     needed, params = roles(p)
     login = s.authorize.login_form if s.authorize else None
     if login is not None:
@@ -132,9 +132,9 @@ def render(s: Survey, given: Mapping[str, str] | None = None, tls: Mapping[str, 
         if key not in needed:
             continue
         if key in given:
-            out.append(f"{key}: {_q(given[key])}")
+            out.append(f"{key}: {quote(given[key])}")
         elif key == "scope" and isinstance(scopes, list) and scopes:
-            listed = _q(" ".join(map(str, scopes)))
+            listed = quote(" ".join(map(str, scopes)))
             out.append(f"scope: {listed}   # the metadata's scopes_supported; trim to the client's")
         else:
             out.append(f"{key}: {_var(p.name, key)}   # {WHAT[key]}")
@@ -148,7 +148,7 @@ def render(s: Survey, given: Mapping[str, str] | None = None, tls: Mapping[str, 
     if tls.get("verify") is False:
         out.append("insecure: true   # TLS verification off: every run warns about it")
     elif tls.get("verify") not in (None, True):
-        out.append(f"ca_bundle: {_q(str(tls['verify']))}")
+        out.append(f"ca_bundle: {quote(str(tls['verify']))}")
     out += [
         "# Politeness towards a shared server (defaults: 20000 requests, no rate limit):",
         "# max_requests: 5000",
@@ -217,13 +217,13 @@ def _endpoint_lines(s: Survey) -> list[str]:
     if not names:
         return []
     out = ["endpoints:   # from the metadata init found (the suite looks for it under the target URL only)"]
-    return out + [f"  {name}: {_q(str(s.metadata[name]))}" for name in dict.fromkeys(names) if name]
+    return out + [f"  {name}: {quote(str(s.metadata[name]))}" for name in dict.fromkeys(names) if name]
 
 
 def _code_lines(s: Survey) -> list[str]:
     out = []
     for key, url in s.hooks.items():
-        value = f"{{url: {_q(url)}}}" if key == "token_probe" else _q(url)
+        value = f"{{url: {quote(url)}}}" if key == "token_probe" else quote(url)
         out.append(f"{key}: {value}   # a test-only route of the target")
     a = s.authorize
     if "code_url" not in s.hooks:
@@ -255,8 +255,8 @@ def _login_lines(form: Form) -> list[str]:
         fields[form.user_field] = "{username}"
     if form.password_field:
         fields[form.password_field] = "{password}"
-    inline = ", ".join(f"{_q(k)}: {_q(v)}" for k, v in fields.items())
-    match = _q("type=[\"']?password")
+    inline = ", ".join(f"{quote(k)}: {quote(v)}" for k, v in fields.items())
+    match = quote("type=[\"']?password")
     return [
         "login:   # the login form init saw; hidden fields (CSRF tokens) and cookies are kept by the suite",
         f"  - match: {match}",
