@@ -43,7 +43,8 @@ def authorize_error_redirect(ctx: CheckContext) -> None:
     wanted = tuple(ctx.option("expect_error", ()))
     if outcome.error_code not in wanted:
         raise ctx.fail(
-            f"{flow.title}: the error redirect must carry error={' or '.join(wanted)}, got {outcome.error_code!r}"
+            f"{flow.title}: the error redirect must carry error={' or '.join(map(str, wanted))}, "
+            f"got {outcome.error_code!r}"
         )
     query = urlsplit(location).query
     if "error=" not in query:

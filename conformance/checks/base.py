@@ -14,7 +14,7 @@ from typing import Any
 
 from conformance.checks.options import NoOptions
 from conformance.model.errors import MissingPrerequisite, PreconditionFailed
-from conformance.model.spec import Flow, Requirement
+from conformance.model.spec import ErrorCode, Flow, Requirement
 from conformance.model.violation import Violation
 from conformance.target.client import Reply
 from conformance.target.evidence import Recorder
@@ -121,7 +121,7 @@ class CheckContext:
                 "(raise max_wait to check it)"
             )
 
-    def line(self, code: str) -> str:
+    def line(self, code: ErrorCode) -> str:
         error = self.session.profile.error
         where = error.codes.get(code) if error else None
         return f" ({self.session.profile.source(where)})" if where else ""
@@ -145,7 +145,7 @@ class CheckContext:
             )
         return outcome
 
-    def expect_error(self, reply: Reply, codes: Iterable[str], what: str, flow: Flow | None = None) -> Outcome:
+    def expect_error(self, reply: Reply, codes: Iterable[ErrorCode], what: str, flow: Flow | None = None) -> Outcome:
         """The reply must be an error of the profile's dialect, with one of `codes` if it has codes."""
         flow = flow or self.flow
         codes = tuple(codes)

@@ -21,9 +21,10 @@ class NoOptions:
 
 @dataclass(frozen=True)
 class Refusal:
-    """`expect_error`: the error codes a refusal may carry (empty: any error of the dialect)."""
+    """`expect_error`: the error codes a refusal may carry, strings or integers as the document
+    spells them (empty: any error of the dialect)."""
 
-    expect_error: tuple[str, ...] = ()
+    expect_error: tuple[str | int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,10 +100,16 @@ def _coerce(name: str, hint: Any, value: Any) -> Any:
         (item,) = {a for a in typing.get_args(hint) if a is not Ellipsis}
         return tuple(_coerce(name, item, v) for v in value)
     if origin in (typing.Union, types.UnionType):
-        if value is None:
+        arms = typing.get_args(hint)
+        if value is None and type(None) in arms:
             return None
-        (inner,) = [a for a in typing.get_args(hint) if a is not type(None)]
-        return _coerce(name, inner, value)
+        problems = []
+        for arm in (a for a in arms if a is not type(None)):
+            try:
+                return _coerce(name, arm, value)
+            except OptionError as exc:
+                problems.append(str(exc))
+        raise OptionError(problems[-1] if len(problems) == 1 else f"option {name!r}: {value!r} is none of {hint}")
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise OptionError(f"option {name!r} must be a number, got {value!r}")

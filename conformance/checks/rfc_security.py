@@ -50,7 +50,7 @@ def operation_param(flow: Flow, role: str) -> str:
 class BadCode(Refusal):
     """`malformed_error`: the codes a code outside the VSCHAR syntax may get (`expect_error`: an unknown one)."""
 
-    malformed_error: tuple[str, ...] = ()
+    malformed_error: tuple[str | int, ...] = ()
 
 
 @check("bad_code_refused", options=BadCode)

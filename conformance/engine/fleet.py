@@ -48,13 +48,14 @@ def plan(
     faults: Sequence[str] = (),
     certify: bool = False,
     detected: Mapping[str, str] | None = None,
+    specs: Sequence[str] = (),
 ) -> list[Run]:
     """One Run per target, each validated completely; a problem with any of them is one ConfigError.
     `detected`: target URL -> profile already detected (by a pytest-xdist controller)."""
     files = config_files(configs)
     if len(files) <= 1:
         single = str(files[0]) if files else None
-        return [Run.from_options(target, profiles, single, strict, examples, seed, faults, certify, detected)]
+        return [Run.from_options(target, profiles, single, strict, examples, seed, faults, certify, detected, specs)]
     seen: dict[str, Path] = {}
     for file in files:
         if file.stem in seen:
@@ -72,7 +73,7 @@ def plan(
     run_seed = seed if seed is not None else random.getrandbits(32)  # one seed for the whole run
     runs = []
     for file in files:
-        run = Run.from_options(None, profiles, str(file), strict, examples, run_seed, (), certify, detected)
+        run = Run.from_options(None, profiles, str(file), strict, examples, run_seed, (), certify, detected, specs)
         if run.target is None:
             raise ConfigError(f"target config {file} has no `target: URL`; with several targets each needs one")
         runs.append(dataclasses.replace(run, name=file.stem))

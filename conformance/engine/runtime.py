@@ -68,6 +68,7 @@ class Run:
     plan: Plan = field(default_factory=lambda: Plan(()))  # every requirement bound to its check
     # How the profile was chosen when neither --profile nor the config named one (the plugin says so).
     detection: Detection | None = None
+    specs: tuple[str, ...] = ()  # spec files added beside the built-in ones (--spec, conformance_specs)
 
     @property
     def prefix(self) -> str:
@@ -90,11 +91,12 @@ class Run:
         faults: Sequence[str] = (),
         certify: bool = False,
         detected: Mapping[str, str] | None = None,
+        specs: Sequence[str] = (),
     ) -> Run:
         """`detected`: target URL -> profile, as a pytest-xdist controller detected it (workers do
-        not probe again)."""
+        not probe again). `specs`: spec files added beside the built-in ones."""
         try:
-            known = load_profiles()
+            known = load_profiles(specs)
             bound = plan(known.values())
         except SpecError as exc:
             raise ConfigError(str(exc)) from None
@@ -120,10 +122,16 @@ class Run:
                 detection = detect(target, known.values(), verify=_verify(config))
                 names = [detection.chosen().name]
         if not names or names == ["all"]:
-            names = list(known)
+            # The embedded run certifies the reference servers: a spec added with --spec has none.
+            names = [n for n in known if target is not None or n in servers.PROFILES]
         unknown = [n for n in names if n not in known]
         if unknown:
             raise ConfigError(f"unknown profile {unknown[0]!r}; known profiles: {', '.join(known)} (or all)")
+        unserved = [n for n in names if target is None and n not in servers.PROFILES]
+        if unserved:
+            raise ConfigError(
+                f"profile {unserved[0]!r} has no embedded reference server; give its server with --target=URL"
+            )
         if target is not None and config is None and len(names) > 1:
             raise ConfigError("--target needs one profile: add --profile=NAME (known: " + ", ".join(known) + ")")
         for name in names:  # a broken spec is a one-line usage error, before anything runs
@@ -142,6 +150,7 @@ class Run:
             certify=certify,
             plan=bound,
             detection=detection,
+            specs=tuple(str(s) for s in specs),
         )
 
 

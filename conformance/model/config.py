@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from conformance.model.errors import ConfigError
+from conformance.model.roles import TRANSFORM_NAMES  # the transforms a config's `transforms` may name
 from conformance.model.yaml_source import position
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -37,8 +38,6 @@ class TokenProbe:
 
 
 TOKEN_PROBE_SENDS = ("header", "query", "form")
-# Transforms that may replace a parameter's x-transform (`transforms` in the config).
-TRANSFORM_NAMES = ("md5-hex", "sha1-hex", "sha256-hex", "sha512-hex")
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -17,6 +17,8 @@ from typing import Any
 import yaml
 
 from conformance.model.errors import SpecError
+from conformance.model.extensions import check as check_extensions
+from conformance.model.yaml_source import position
 
 
 class Level(StrEnum):
@@ -31,6 +33,8 @@ LEVELS = tuple(Level)
 # libyaml's safe loader when it is there: specs load ~8x faster in every (xdist worker) process.
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 BODY_TYPES = {"application/x-www-form-urlencoded": "form", "application/json": "json"}
+# An error code as the document spells it: a string (`invalid_grant`) or an integer (WeChat's 40029).
+ErrorCode = str | int
 
 
 @dataclass(frozen=True)
@@ -83,13 +87,13 @@ class Flow:
     params: tuple[str, ...]
     values: Mapping[str, str]
     required: Mapping[str, int | str]
-    on_missing: Mapping[str, tuple[str, ...]]
+    on_missing: Mapping[str, tuple[ErrorCode, ...]]
     issues: Mapping[str, str]
     expiry_unit: str | None
     redirect: Mapping[str, Any] | None
     response_line: int | None
 
-    def missing_codes(self, param: str) -> tuple[str, ...]:
+    def missing_codes(self, param: str) -> tuple[ErrorCode, ...]:
         return self.on_missing.get(param, self.on_missing.get("default", ()))
 
 
@@ -101,8 +105,8 @@ class ErrorDialect:
     equals: Any
     code: str | None
     status: tuple[int, ...]
-    codes: Mapping[str, int | str]
-    situations: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    codes: Mapping[ErrorCode, int | str]  # documented code -> its line
+    situations: Mapping[str, tuple[ErrorCode, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -136,30 +140,64 @@ class Profile:
         return f"{self.document}:{line}" if line else self.document
 
 
+SPECS_ENV = "OAUTH2_CONFORMANCE_SPECS"  # more spec files or folders, os.pathsep-separated
+
+
 def spec_dir() -> Path:
-    """Specs ship inside the wheel (conformance/specs) and live at the repo root in a checkout;
-    OAUTH2_CONFORMANCE_SPECS points at another folder (a sixth vendor's YAML, say)."""
-    override = os.environ.get("OAUTH2_CONFORMANCE_SPECS")
-    if override:
-        return Path(override)
+    """The built-in specs: inside the wheel (conformance/specs), at the repo root in a checkout."""
     packaged = Path(__file__).resolve().parents[1] / "specs"
     return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "specs"
 
 
+def extra_specs(given: Iterable[str | os.PathLike[str]] = ()) -> tuple[Path, ...]:
+    """Spec files added beside the built-in ones: `given` (`--spec`, the `conformance_specs` ini
+    option), then those in OAUTH2_CONFORMANCE_SPECS; a folder stands for its *.yaml files."""
+    entries = [*given, *(e for e in os.environ.get(SPECS_ENV, "").split(os.pathsep) if e)]
+    files: list[Path] = []
+    for entry in entries:
+        path = Path(entry)
+        if path.is_dir():
+            found = sorted(p for p in path.glob("*.yaml") if p.is_file())
+            if not found:
+                raise SpecError(f"spec folder {path} holds no *.yaml spec (from --spec or {SPECS_ENV})")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise SpecError(f"spec {path} does not exist (check --spec, the conformance_specs ini option, {SPECS_ENV})")
+    return tuple(dict.fromkeys(p.resolve() for p in files))
+
+
+def load_profiles(extra: Iterable[str | os.PathLike[str]] = (), directory: Path | None = None) -> dict[str, Profile]:
+    """The built-in profiles (or `directory`'s), and those of the extra spec files (`extra_specs`)."""
+    return dict(_load_profiles(directory or spec_dir(), extra_specs(extra)))
+
+
 @functools.cache
-def load_profiles(directory: Path | None = None) -> dict[str, Profile]:
+def _load_profiles(directory: Path, extra: tuple[Path, ...]) -> Mapping[str, Profile]:
     profiles: dict[str, Profile] = {}
-    for path in sorted((directory or spec_dir()).glob("*.yaml")):
+    for path in [*sorted(directory.glob("*.yaml")), *extra]:
         profile = load_profile(path)
+        if profile.name in profiles:
+            raise SpecError(
+                f"spec {path} defines profile {profile.name!r}, as {profiles[profile.name].path} does; "
+                "give it another x-conformance.profile"
+            )
         profiles[profile.name] = profile
     return profiles
 
 
 def load_profile(path: Path) -> Profile:
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
-    except (OSError, yaml.YAMLError) as exc:
-        raise SpecError(f"cannot read spec {path}: {exc}".splitlines()[0]) from None
+        text = path.read_text(encoding="utf-8")
+        raw = yaml.load(text, Loader=_LOADER)
+    except OSError as exc:
+        raise SpecError(f"cannot read spec {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"spec {path} is not valid YAML{position(exc)}; fix the syntax") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("x-conformance"), dict):
+        raise SpecError(f"spec {path} has no x-conformance block (specs/README.md describes it)")
+    check_extensions(path, raw, text)
     try:
         profile = _build(path, raw)
     except (KeyError, TypeError, ValueError) as exc:

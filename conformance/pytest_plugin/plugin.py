@@ -1,6 +1,6 @@
 """The pytest plugin: options, the run's lifecycle, collection of requirement items, summaries.
 
-Active when any of its options is given (`--target`, `--profile`, `--target-config`,
+Active when any of its options is given (`--target`, `--profile`, `--target-config`, `--spec`,
 `--conformance`); otherwise it stays out of the way of ordinary test runs.
 """
 
@@ -16,6 +16,7 @@ from conformance.engine import fleet
 from conformance.engine.runtime import Runtime
 from conformance.engine.shards import Shard
 from conformance.model.errors import SuiteError
+from conformance.model.spec import SPECS_ENV
 from conformance.pytest_plugin import xdist as parallel
 from conformance.pytest_plugin.fleet_report import FleetReport
 from conformance.pytest_plugin.items import ProfileCollector, RequirementItem
@@ -33,6 +34,8 @@ FAULT = "--reference-fault"
 CERTIFY = "--certify"
 SHARD = "--shard"
 EXAMPLES_OPT = "--examples"
+SPEC = "--spec"
+SPECS_INI = "conformance_specs"
 RUNTIME = pytest.StashKey[Runtime]()  # the run's only target (absent with several: RUNTIMES)
 RUNTIMES = pytest.StashKey[list[Runtime]]()  # every target of the run, one Runtime each
 REPORT = pytest.StashKey[Any]()  # what writes the run directory (ReportPlugin, or FleetReport with several)
@@ -89,11 +92,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PROFILE:FAULT",
         help="switch a fault on in an embedded reference server (to see the suite fail a mutant)",
     )
+    group.addoption(
+        SPEC,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a spec (OpenAPI + x-conformance YAML) added beside the built-in ones, or a folder of them; "
+        f"repeatable. Ini: {SPECS_INI}. Env: {SPECS_ENV} (paths separated by {os.pathsep!r}).",
+    )
+    parser.addini(SPECS_INI, type="paths", default=[], help="spec files or folders added beside the built-in specs")
     add_options(group)
 
 
 def _active(config: pytest.Config) -> bool:
-    return any(config.getoption(o) for o in (TARGET, PROFILE, TARGET_CONFIG, CONFORMANCE, STRICT, CERTIFY))
+    return any(config.getoption(o) for o in (TARGET, PROFILE, TARGET_CONFIG, CONFORMANCE, STRICT, CERTIFY, SPEC))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -110,6 +122,7 @@ def pytest_configure(config: pytest.Config) -> None:
             faults=config.getoption(FAULT),
             certify=bool(config.getoption(CERTIFY)),
             detected=parallel.worker_detected(config),
+            specs=_specs(config),
         )
         shard = Shard.parse(config.getoption(SHARD)) if config.getoption(SHARD) else None
     except SuiteError as exc:
@@ -135,6 +148,14 @@ def pytest_configure(config: pytest.Config) -> None:
         detected = {p.target: p.profiles[0].name for p in plans if p.detection is not None and p.target}
         controller = parallel.Controller(config, plans[0].seed, lambda: reporter.allure, detected)
         config.pluginmanager.register(controller, "oauth2-conformance-controller")
+
+
+def _specs(config: pytest.Config) -> list[str]:
+    """`--spec` (relative to where pytest was invoked) and the ini's `conformance_specs` (relative to
+    the ini file, as pytest resolves `paths`)."""
+    here = Path(config.invocation_params.dir)
+    given = [str(here / p) for p in config.getoption(SPEC)]
+    return given + [str(p) for p in config.getini(SPECS_INI)]
 
 
 def _runtimes(config: pytest.Config) -> list[Runtime]:

@@ -74,7 +74,7 @@ class ReportPlugin:
         try:
             given = config.getoption("baseline")
             if given:  # workers too: a baseline failure is an xfail before allure sees it
-                known = {r.id for p in load_profiles().values() for r in p.requirements}
+                known = {r.id for p in load_profiles(runtime.run.specs).values() for r in p.requirements}
                 self.baseline = baseline_module.load(here / given, known)
             if self.worker:
                 return

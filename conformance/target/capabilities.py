@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.model.errors import MissingPrerequisite, NotApplicable
+from conformance.model.spec import ErrorCode
 
 # The RFC 8414 member that lists each kind of feature.
 MEMBERS = {"grant_type": "grant_types_supported", "response_type": "response_types_supported"}
@@ -152,7 +153,9 @@ class Capabilities:
             )
 
     # -- after a request --------------------------------------------------------------------
-    def learn(self, feature: Feature | None, client_id: str | None, client_key: str | None, code: str | None) -> None:
+    def learn(
+        self, feature: Feature | None, client_id: str | None, client_key: str | None, code: ErrorCode | None
+    ) -> None:
         """Read an RFC-coded refusal of `feature` as "not offered"; raise NotApplicable if it is one."""
         if feature is None or code is None or not self.enabled or not self.is_optional(feature):
             return

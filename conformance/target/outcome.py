@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from conformance.model.pointer import MISSING, resolve
-from conformance.model.spec import Flow, Profile
+from conformance.model.spec import ErrorCode, Flow, Profile
 from conformance.target.client import Reply
 
 
@@ -16,14 +16,14 @@ from conformance.target.client import Reply
 class Outcome:
     success: bool
     error: bool
-    error_code: str | None
+    error_code: ErrorCode | None  # a string or an integer, as the document spells its codes
     body: Any
     redirected_error: bool = False  # the error came back in a redirect (RFC 6749 §4.1.2.1)
 
     def describe(self, reply: Reply) -> str:
         if self.success:
             return f"a success (HTTP {reply.status})"
-        if self.error_code:
+        if self.error_code is not None:
             return f"error {self.error_code} (HTTP {reply.status})"
         return f"HTTP {reply.status} {reply.content_type or 'without content type'}"
 
@@ -44,7 +44,8 @@ def classify(profile: Profile, flow: Flow, reply: Reply) -> Outcome:
             is_error = True
             if error.code:
                 value = resolve(body, error.code)
-                code = value if isinstance(value, str) else None
+                # A code is a string or an integer (`"errcode": 40029`); a bool, null or object is none.
+                code = value if isinstance(value, str | int) and not isinstance(value, bool) else None
     success = not is_error and _looks_successful(profile, flow, reply, body)
     if error is None or not error.pointer:
         is_error = not success

@@ -1,8 +1,9 @@
 """Building a request from a flow: each parameter's value from its `x-role`, then where it goes.
 
-The spec says what each parameter *is* (client_id, code, refresh_token, state, ...); this module
-turns that into a value (from the config, the tokens in hand, a fresh code) and puts each value
-where the operation wants it (path, query, form or JSON body, or HTTP Basic credentials).
+The spec says what each parameter *is* (client_id, code, refresh_token, state, ...; the names are
+conformance/model/roles.py's, checked when the spec loads); this module turns that into a value
+(from the config, the tokens in hand, a fresh code) and puts each value where the operation wants
+it (path, query, form or JSON body, or HTTP Basic credentials).
 """
 
 from __future__ import annotations
@@ -18,18 +19,22 @@ from urllib.parse import quote, quote_plus
 
 from conformance.model.config import TargetConfig
 from conformance.model.errors import MissingPrerequisite
+from conformance.model.roles import CLIENT_ROLES, CONFIG_ROLES, TRANSFORM_NAMES
 from conformance.model.spec import Flow, Param
 from conformance.target.tokens import Tokens
 
 OMIT: Any = object()  # an override that leaves the parameter out of the request
-TRANSFORMS: dict[str, Callable[[str], str]] = {
-    "md5-hex": lambda v: hashlib.md5(v.encode()).hexdigest(),
-    "sha1-hex": lambda v: hashlib.sha1(v.encode()).hexdigest(),
-    "sha256-hex": lambda v: hashlib.sha256(v.encode()).hexdigest(),
-    "sha512-hex": lambda v: hashlib.sha512(v.encode()).hexdigest(),
-}
-CONFIG_ROLES = ("client_id", "client_secret", "redirect_uri", "username", "password", "scope")
-CLIENT_ROLES = ("client_id", "client_secret", "redirect_uri")
+
+
+def _hex_digest(algorithm: str) -> Callable[[str], str]:
+    def digest(value: str) -> str:
+        return hashlib.new(algorithm, value.encode()).hexdigest()
+
+    return digest
+
+
+# The x-transforms, by the names the model knows (a spec naming another is refused when it loads).
+TRANSFORMS: dict[str, Callable[[str], str]] = {name: _hex_digest(name.removesuffix("-hex")) for name in TRANSFORM_NAMES}
 
 
 def basic_authorization(credentials: Mapping[str, str]) -> str:

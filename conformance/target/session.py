@@ -17,6 +17,7 @@ from conformance.model.config import TargetConfig
 from conformance.model.errors import MissingPrerequisite, NotApplicable, PreconditionFailed, SuiteError
 from conformance.model.masking import Masker
 from conformance.model.pointer import MISSING, resolve
+from conformance.model.roles import CLIENT_ROLES
 from conformance.model.spec import Flow, Operation, Profile
 from conformance.target import login
 from conformance.target.capabilities import CLIENT_OF, Capabilities, Feature
@@ -25,7 +26,7 @@ from conformance.target.code_source import CodeOrigin, CodeSource, redirect_valu
 from conformance.target.discovery import Discovery
 from conformance.target.outcome import classify
 from conformance.target.pkce import Pkce
-from conformance.target.request_builder import CLIENT_ROLES, OMIT, TRANSFORMS, basic_authorization, fill, place
+from conformance.target.request_builder import OMIT, TRANSFORMS, basic_authorization, fill, place
 from conformance.target.tokens import Tokens
 
 SECRET_ROLES = {"client_secret", "password", "code", "access_token", "refresh_token", "temp_token"}

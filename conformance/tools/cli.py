@@ -1,5 +1,5 @@
 """`oauth2-conformance`: probe a target and write its config, run the suite, serve a reference server,
-list profiles, render and diff reports."""
+list profiles and checks, render and diff reports."""
 
 from __future__ import annotations
 
@@ -25,9 +25,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--latency-ms", type=float, default=0.0, help="delay every answer (a slow or distant server), default 0"
     )
 
-    sub.add_parser("profiles", help="list the profiles and their requirement counts")
+    profiles = sub.add_parser("profiles", help="list the profiles and their requirement counts")
     trace = sub.add_parser("trace", help="the traceability matrix: each normative document line and its requirements")
     trace.add_argument("profile")
+    checks = sub.add_parser("checks", help="every check a spec's requirement may name: what it does, options, traits")
+    checks.add_argument("--markdown", action="store_true", help="as the table in specs/README.md")
 
     init = sub.add_parser("init", help="probe a target (anonymously, bounded) and write a target config for it")
     init.add_argument("url", help="the target's base URL (with its path prefix, if any)")
@@ -38,6 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     init.add_argument("--insecure", action="store_true", help="do not verify the target's TLS certificate")
     init.add_argument("--ca-bundle", help="PEM file of CA certificates to trust")
     init.add_argument("--force", action="store_true", help="overwrite the output file")
+    for command in (profiles, trace, init):
+        command.add_argument(
+            "--spec", action="append", default=[], metavar="FILE", help="a spec added beside the built-in ones"
+        )
 
     report = sub.add_parser(
         "report",
@@ -84,12 +90,17 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "serve":
         return _serve(args.profile, args.port, args.fault, args.latency_ms / 1000)
     if args.command == "profiles":
-        return _profiles()
+        return _profiles(args.spec)
+    if args.command == "checks":
+        from conformance.tools.catalog import render_markdown, render_text
+
+        print(render_markdown() if args.markdown else render_text(), end="")
+        return 0
     if args.command == "trace":
         from conformance.model.spec import load_profiles
         from conformance.report.trace import render
 
-        known = load_profiles()
+        known = load_profiles(args.spec)
         if args.profile not in known:
             raise SuiteError(f"unknown profile {args.profile!r}; known profiles: {', '.join(known)}")
         print(render(known[args.profile]))
@@ -99,7 +110,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         given = {k: v for k, v in (("client_id", args.client_id), ("redirect_uri", args.redirect_uri)) if v}
         tls = {"verify": False if args.insecure else (args.ca_bundle or True)}
-        return init_main(args.url, args.profile, args.output, given, tls, force=args.force)
+        return init_main(args.url, args.profile, args.output, given, tls, force=args.force, specs=args.spec)
     if args.command == "report":
         from conformance.report import render_html
 
@@ -128,11 +139,11 @@ def _serve(profiles: list[str] | None, port: int, faults: list[str], latency: fl
     return serve_main(profiles, port, faults, latency)
 
 
-def _profiles() -> int:
+def _profiles(specs: Sequence[str] = ()) -> int:
     from conformance.model.spec import load_profiles
 
     print(f"{'profile':<12} {'document':<28} {'MUST':>5} {'SHOULD':>7} {'MAY':>4} {'advisory':>9}")
-    for profile in load_profiles().values():
+    for profile in load_profiles(specs).values():
         levels = {level: 0 for level in ("MUST", "SHOULD", "MAY")}
         advisory = 0
         for r in profile.requirements:

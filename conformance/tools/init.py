@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,13 +22,13 @@ from typing import Any, TextIO
 from conformance.engine.plan import traits_of
 from conformance.model.config import KNOWN_KEYS
 from conformance.model.errors import ConfigError
+from conformance.model.roles import CONFIG_ROLES
 from conformance.model.spec import Profile, load_profiles
 from conformance.target import detect
 from conformance.target.discovery import metadata_candidates
 from conformance.target.login import Form
 from conformance.tools import probe
 
-CONFIG_ROLES = ("client_id", "client_secret", "redirect_uri", "username", "password", "scope")
 AUTH_METHODS = {"client_secret_basic": "basic", "client_secret_post": "post"}
 WHAT = {
     "client_id": "the client's ID, as registered at the target",
@@ -54,12 +54,18 @@ class Survey:
     requests: int
 
 
-def survey(url: str, profile_name: str | None = None, given: Mapping[str, str] | None = None, **options: Any) -> Survey:
+def survey(
+    url: str,
+    profile_name: str | None = None,
+    given: Mapping[str, str] | None = None,
+    specs: Sequence[str] = (),
+    **options: Any,
+) -> Survey:
     """Probe the target; `options` go to the Prober (verify, max_requests, deadline, transport).
 
     The profile is scored as the run scores it without `--profile` (conformance/target/detect.py):
     no match, or a tie, is a one-line error naming the candidates."""
-    profiles = load_profiles()
+    profiles = load_profiles(specs)
     if profile_name is not None and profile_name not in profiles:
         raise ConfigError(f"unknown profile {profile_name!r}; known profiles: {', '.join(profiles)}")
     prober = detect.Prober(**options)
@@ -281,11 +287,12 @@ def main(
     tls: Mapping[str, Any],
     force: bool = False,
     out: TextIO | None = None,
+    specs: Sequence[str] = (),
 ) -> int:
     out = out or sys.stdout
     if not url.startswith(("http://", "https://")):
         raise ConfigError(f"{url!r} is not an http(s) URL")
-    s = survey(url, profile, given, **tls)
+    s = survey(url, profile, given, specs, **tls)
     path = Path(output or f"{s.profile.name}.yaml")
     if path.exists() and not force:
         raise ConfigError(f"{path} exists; pass --force to overwrite it or --output to write elsewhere")

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from conformance.checks.base import CheckContext, Traits, check
 from conformance.checks.properties.runner import run_property
-from conformance.model.spec import Flow
+from conformance.model.spec import ErrorCode, Flow
 from conformance.target.session import OMIT
 
 # Which situation a made-up value of a role is, in the spec's `error.situations`.
@@ -80,7 +80,7 @@ def breakages(flow: Flow, documented_methods: set[str]) -> st.SearchStrategy[Bre
     return st.one_of(options)
 
 
-def expected_codes(ctx: CheckContext, flow: Flow, breakage: Breakage) -> tuple[str, ...]:
+def expected_codes(ctx: CheckContext, flow: Flow, breakage: Breakage) -> tuple[ErrorCode, ...]:
     error = ctx.session.profile.error
     if error is None or not error.code:
         return ()
