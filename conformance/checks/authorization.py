@@ -14,6 +14,8 @@ from conformance.target.pkce import s256
 
 @check("unregistered_redirect_refused")
 def unregistered_redirect_refused(ctx: CheckContext) -> None:
+    """An authorization request with an unregistered redirect_uri (https://attacker.example/cb) must not
+    be redirected there (RFC 6749 §3.1.2.4, §4.1.2.1)."""
     flow = ctx.flow
     param = role_param(flow, "redirect_uri")
     evil = "https://attacker.example/cb"
@@ -55,6 +57,8 @@ def authorize_error_redirect(ctx: CheckContext) -> None:
 
 @check("implicit_fragment_only")
 def implicit_fragment_only(ctx: CheckContext) -> None:
+    """An implicit authorization redirects with the access token in the fragment, never in the query
+    (RFC 6749 §4.2.2)."""
     flow = ctx.flow
     reply = ctx.session.call(flow)
     location = reply.headers.get("location", "")

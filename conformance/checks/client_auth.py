@@ -35,6 +35,8 @@ def client_auth_method(ctx: CheckContext) -> None:
 
 @check("invalid_client_basic")
 def invalid_client_basic(ctx: CheckContext) -> None:
+    """A wrong client secret sent with HTTP Basic gets HTTP 401 with a WWW-Authenticate header and the
+    error invalid_client (RFC 6749 §5.2)."""
     flow = ctx.flow
     secret = role_param(flow, "client_secret")
     reply = ctx.session.call(flow, {secret: "wrong-" + secrets.token_hex(6)}, client_auth="basic")

@@ -30,6 +30,8 @@ def lifetime_seconds(ctx: CheckContext, value: int, sent_at: float) -> float:
 
 @check("expiry_unit")
 def expiry_unit(ctx: CheckContext) -> None:
+    """The expiry a success states is in the flow's `expiry_unit`: an epoch-millisecond time in the future
+    (`epoch_ms`, a seconds value is named as such) or a lifetime of 1 s to ten years (`seconds`)."""
     flow = ctx.flow
     sent_at = ctx.session.now()
     reply = ctx.session.call(flow)
@@ -47,6 +49,8 @@ def expiry_unit(ctx: CheckContext) -> None:
 
 @check("expiry_default", options=Lifetime)
 def expiry_default(ctx: CheckContext) -> None:
+    """A valid request without a lifetime parameter states a lifetime of `seconds` (within the clocks'
+    tolerance), read from the flow's `issues.expiry` in its `expiry_unit`."""
     flow = ctx.flow
     expected = float(ctx.option("seconds"))
     sent_at = ctx.session.now()
@@ -62,6 +66,9 @@ def expiry_default(ctx: CheckContext) -> None:
 
 @check("code_expires", options=Lifetime, traits=Traits(moves_clock=True))
 def code_expires(ctx: CheckContext) -> None:
+    """Of two fresh codes, the first is exchanged a minute before `seconds` have passed and must succeed; the
+    second, exchanged a second after, must get an error (one of `expect_error`). Time passes through
+    clock_url, or is waited out up to max_wait; otherwise the requirement is not run."""
     flow = ctx.flow
     param = role_param(flow, "code")
     lifetime = float(ctx.option("seconds"))
@@ -75,6 +82,9 @@ def code_expires(ctx: CheckContext) -> None:
 
 @check("refresh_after_expiry_rejected", options=Refusal, traits=Traits(moves_clock=True))
 def refresh_after_expiry_rejected(ctx: CheckContext) -> None:
+    """Once the access token's stated lifetime (from the token_source flow) has passed, a refresh with its
+    refresh token gets an error, one of `expect_error`. Time passes through clock_url, or is waited
+    out up to max_wait; otherwise the requirement is not run."""
     flow = ctx.flow
     source = ctx.session.flow(ctx.session.profile.token_source or "")
     sent_at = ctx.session.now()

@@ -9,6 +9,8 @@ from conformance.model.errors import PreconditionFailed
 
 @check("unknown_client", options=Refusal)
 def unknown_client(ctx: CheckContext) -> None:
+    """A valid request with a made-up client_id gets an error, one of `expect_error` when the dialect has
+    codes."""
     flow = ctx.flow
     param = role_param(flow, "client_id")
     reply = ctx.session.call(flow, {param: bogus("client")})
@@ -17,6 +19,8 @@ def unknown_client(ctx: CheckContext) -> None:
 
 @check("bad_credential", options=Credential)
 def bad_credential(ctx: CheckContext) -> None:
+    """A valid request of the flow with the credential of `role` (a client secret, a password) replaced by a
+    made-up value gets an error of the dialect, with one of `expect_error` when the dialect has codes."""
     flow = ctx.flow
     role = ctx.option("role")
     param = role_param(flow, role)
@@ -26,6 +30,8 @@ def bad_credential(ctx: CheckContext) -> None:
 
 @check("unsupported_grant_type", options=Refusal)
 def unsupported_grant_type(ctx: CheckContext) -> None:
+    """A valid request with its fixed grant_type replaced by an unknown one gets an error, one of
+    `expect_error` (RFC 6749 §5.2 unsupported_grant_type)."""
     flow = ctx.flow
     if "grant_type" not in flow.values:
         raise PreconditionFailed(f"{flow.name} has no fixed grant_type to replace")
@@ -35,6 +41,8 @@ def unsupported_grant_type(ctx: CheckContext) -> None:
 
 @check("error_status", options=Status)
 def error_status(ctx: CheckContext) -> None:
+    """A request with a made-up code (or, without one, a made-up client_id) must be refused with one of
+    the HTTP statuses `expect_status`."""
     flow = ctx.flow
     param = role_param(flow, "code") if "code" in flow.required else role_param(flow, "client_id")
     reply = ctx.session.call(flow, {param: bogus(param)})
@@ -58,6 +66,8 @@ def malformed_body(ctx: CheckContext) -> None:
 
 @check("redirect_uri_mismatch", options=Refusal)
 def redirect_uri_mismatch(ctx: CheckContext) -> None:
+    """A valid request of the flow with a redirect_uri other than the configured one (`/elsewhere`
+    appended) gets an error, one of `expect_error` (RFC 6749 §4.1.3 for a code's exchange)."""
     flow = ctx.flow
     param = role_param(flow, "redirect_uri")
     registered = ctx.session.config.redirect_uri or ""

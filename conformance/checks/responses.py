@@ -12,6 +12,9 @@ from conformance.target.session import OMIT
 
 @check("response_valid")
 def response_valid(ctx: CheckContext) -> None:
+    """Derived for each flow: a valid request succeeds in the dialect (a redirect flow redirects with its
+    result), the answer validates against the operation's response schema, and it carries the access
+    token where `issues` says."""
     flow = ctx.flow
     reply = ctx.session.call(flow)
     outcome = ctx.outcome(reply)
@@ -32,6 +35,8 @@ def response_valid(ctx: CheckContext) -> None:
 
 @check("required_param", options=RequiredParam)
 def required_param(ctx: CheckContext) -> None:
+    """Derived for each `required` parameter: a valid request without `param` gets an error, with one of
+    the flow's `on_missing` codes when the dialect has codes."""
     flow = ctx.flow
     param = ctx.option("param")
     reply = ctx.session.call(flow, {param: OMIT})
@@ -40,6 +45,7 @@ def required_param(ctx: CheckContext) -> None:
 
 @check("no_store")
 def no_store(ctx: CheckContext) -> None:
+    """A success carries Cache-Control: no-store and Pragma: no-cache (RFC 6749 §5.1)."""
     flow = ctx.flow
     reply = ctx.session.call(flow)
     ctx.succeed(reply)
@@ -53,6 +59,8 @@ def no_store(ctx: CheckContext) -> None:
 
 @check("state_echoed")
 def state_echoed(ctx: CheckContext) -> None:
+    """An authorization request with a fresh random `state` redirects back with exactly that state
+    (RFC 6749 §4.1.2)."""
     flow = ctx.flow
     state_param = next((name for name in flow.params if flow.operation.params[name].role == "state"), "state")
     state = "s-" + secrets.token_urlsafe(12)

@@ -32,6 +32,8 @@ def introspect(ctx: CheckContext, token: str) -> dict[str, Any]:
 
 @check("introspection_semantics")
 def introspection_semantics(ctx: CheckContext) -> None:
+    """Introspecting a live access token answers 200 with `active: true` and the RFC 7662 §2.2 shape;
+    introspecting a made-up token answers 200 with `active: false`."""
     flow = ctx.flow
     param = role_param(flow, "access_token")
     tokens = ctx.tokens()
@@ -50,6 +52,8 @@ def introspection_semantics(ctx: CheckContext) -> None:
 
 @check("revoke_deactivates", options=Probes)
 def revoke_deactivates(ctx: CheckContext) -> None:
+    """Revoking a live access token answers 200 and the token then introspects as inactive; revoking a
+    made-up token still answers 200 (RFC 7009 §2.2)."""
     flow = ctx.flow
     param = role_param(flow, "access_token")
     ctx.session.require_offered(flow)
@@ -68,6 +72,9 @@ def revoke_deactivates(ctx: CheckContext) -> None:
 
 @check("code_reuse_revokes", options=Refusal)
 def code_reuse_revokes(ctx: CheckContext) -> None:
+    """A code exchanged twice revokes the tokens of its first exchange (RFC 6749 §4.1.2, SHOULD): the first
+    exchange's access token introspects as active, the replay is refused, and the token must then
+    introspect as inactive."""
     flow = ctx.flow
     param = role_param(flow, "code")
     code = ctx.session.new_code()

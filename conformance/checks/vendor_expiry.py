@@ -18,6 +18,7 @@ class Values:
 
 @check("expire_days_refused", options=Values)
 def expire_days_refused(ctx: CheckContext) -> None:
+    """Each of `values` sent as the flow's expire_days parameter must get an error of the dialect."""
     flow = ctx.flow
     param = role_param(flow, "expire_days")
     for value in ctx.option("values", ()):

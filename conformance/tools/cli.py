@@ -30,6 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     trace.add_argument("profile")
     checks = sub.add_parser("checks", help="every check a spec's requirement may name: what it does, options, traits")
     checks.add_argument("--markdown", action="store_true", help="as the table in specs/README.md")
+    checks.add_argument("--write", metavar="FILE", help="replace the generated section of FILE (specs/README.md)")
 
     init = sub.add_parser("init", help="probe a target (anonymously, bounded) and write a target config for it")
     init.add_argument("url", help="the target's base URL (with its path prefix, if any)")
@@ -92,8 +93,14 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "profiles":
         return _profiles(args.spec)
     if args.command == "checks":
-        from conformance.tools.catalog import render_markdown, render_text
+        from pathlib import Path
 
+        from conformance.tools.catalog import render_markdown, render_text, write
+
+        if args.write:
+            write(Path(args.write))
+            print(f"wrote the checks section of {args.write}")
+            return 0
         print(render_markdown() if args.markdown else render_text(), end="")
         return 0
     if args.command == "trace":

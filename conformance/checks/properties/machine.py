@@ -280,6 +280,10 @@ def run_canonical(machine: type[LifecycleMachine]) -> None:
 
 @check("lifecycle_model", traits=Traits(weight=10))
 def lifecycle_model(ctx: CheckContext) -> None:
+    """A Hypothesis state machine over the profile's stated lifecycle rules (the checks declaring a
+    `lifecycle` trait: single-use codes, single-use or rotating refresh tokens, destroy): it issues,
+    exchanges, replays, refreshes, destroys and probes codes and tokens in random interleavings, and
+    every answer must match what the model says still works. Only rules the profile states are held."""
     rules = rules_of(ctx)
     if rules.code is None and rules.refresh_flow is None and rules.destroy is None:
         raise PreconditionFailed("the profile states no lifecycle rule to model")

@@ -104,6 +104,11 @@ def expected_codes(ctx: CheckContext, flow: Flow, breakage: Breakage) -> tuple[E
 
 @check("malformed_requests", traits=Traits(weight=5))
 def malformed_requests(ctx: CheckContext) -> None:
+    """Each documented parameter left out, sent empty or replaced by made-up values (and a fixed value
+    such as grant_type replaced, and other HTTP methods) must get an error of the dialect: the codes
+    of `on_missing` for a missing or empty parameter, of `error.situations` for a made-up credential
+    (an absent situation: any documented code; an empty list: any error). Another method only must
+    not crash the server (a Hypothesis property)."""
     flow = ctx.flow
 
     def refused(breakage: Breakage) -> None:

@@ -16,6 +16,9 @@ REPLAYS = ("same", "after_other_traffic", "after_another_exchange")
 
 @check("code_single_use", options=Refusal, traits=Traits(weight=5, lifecycle="code"))
 def code_single_use(ctx: CheckContext) -> None:
+    """A code exchanged once is refused when exchanged again: right away, after other codes were issued, or
+    after another code was exchanged (a Hypothesis property over those sequences). The replay must get
+    an error, one of `expect_error` when the dialect has codes."""
     flow = ctx.flow
     param = role_param(flow, "code")
     codes = ctx.option("expect_error", ())
