@@ -157,3 +157,12 @@ def test_the_ready_config_serve_prints_certifies(served: Served, profile: str, t
     assert placeholders(text) == []  # nothing left to export
     (tmp_path / f"{profile}.yaml").write_text(text, encoding="utf-8")
     certify(tmp_path, f"{profile}.yaml", {})
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_without_a_profile_the_run_detects_it_and_certifies(served: Served, profile: str, tmp_path: Path) -> None:
+    """The config gives the target and no profile (as `--target=URL` alone): the run detects it."""
+    text = re.sub(r"^profile: \w+\n", "", served.configs[profile], flags=re.M)
+    assert "\nprofile:" not in text
+    (tmp_path / "target.yaml").write_text(text, encoding="utf-8")
+    certify(tmp_path, "target.yaml", {})

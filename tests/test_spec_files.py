@@ -78,6 +78,16 @@ def test_an_unknown_x_key_is_refused_at_the_key(tmp_path: Path) -> None:
     assert f", line {line}, column {column}: unknown key 'x-lnie' (known x- keys: x-conformance" in str(caught.value)
 
 
+def test_a_field_named_like_an_extension_is_a_name_not_a_typo(tmp_path: Path) -> None:
+    """Under `properties` (and `headers`) keys are the document's names: `x-request-id` is a field."""
+    path = broken(
+        tmp_path,
+        "                client_id: {type: string",
+        "                x-request-id: {type: string}\n                client_id: {type: string",
+    )
+    assert load_profile(path).name == "yixin"
+
+
 def test_a_yaml_syntax_error_gives_file_line_and_column(tmp_path: Path) -> None:
     path = broken(tmp_path, "  id_prefix: YX\n", "  id_prefix: [YX\n")
     with pytest.raises(SpecError) as caught:

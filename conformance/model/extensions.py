@@ -17,17 +17,23 @@ from conformance.model.yaml_source import locate
 
 # Values that are the document's own data (examples of answers): their keys are not the spec's.
 _DATA_KEYS = frozenset({"example", "examples", "x-conformance", "default", "enum", "const"})
+# Maps whose keys are names the document chose (a response field or header called `x-request-id`),
+# not OpenAPI keywords: their keys are never extensions.
+_NAME_MAPS = frozenset(
+    {"properties", "patternProperties", "headers", "schemas", "encoding", "links", "variables", "mapping", "$defs"}
+)
 Step = str | int
 
 
-def _walk(node: Any, path: tuple[Step, ...] = ()) -> Iterator[tuple[tuple[Step, ...], str, Any]]:
-    """Every (path, key, value) whose key starts with `x-`, outside examples and x-conformance."""
+def _walk(node: Any, path: tuple[Step, ...] = (), names: bool = False) -> Iterator[tuple[tuple[Step, ...], str, Any]]:
+    """Every (path, key, value) whose key starts with `x-`, outside examples and x-conformance;
+    `names`: the keys of `node` are names, not keywords."""
     if isinstance(node, dict):
         for key, value in node.items():
-            if isinstance(key, str) and key.startswith("x-"):
+            if not names and isinstance(key, str) and key.startswith("x-"):
                 yield (*path, key), key, value
             if key not in _DATA_KEYS:
-                yield from _walk(value, (*path, str(key)))
+                yield from _walk(value, (*path, str(key)), names=not names and key in _NAME_MAPS)
     elif isinstance(node, list):
         for n, item in enumerate(node):
             yield from _walk(item, (*path, n))
