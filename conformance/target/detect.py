@@ -259,7 +259,11 @@ class Detection:
         """Why the best match was chosen, with the runners-up: for the terminal and the config's comments."""
         best = self.chosen()
         others = ", ".join(m.describe() for m in self.ranked[1:]) or "none"
-        return f"profile {best.describe()} at {self.url}; runners-up: {others} ({self.requests} anonymous requests)"
+        return (
+            f"profile {best.describe()} at {self.url}; runners-up: {others} "
+            f"(ranked by the share of documented operations that answer, then their number; "
+            f"{self.requests} anonymous requests)"
+        )
 
 
 def survey(prober: Prober, url: str, profiles: Iterable[Profile]) -> Detection:
