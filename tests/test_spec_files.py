@@ -17,6 +17,7 @@ import pytest
 from conformance.checks.options import OptionError, Refusal, build
 from conformance.model.errors import SpecError
 from conformance.model.exchange import Exchange
+from conformance.model.predicate import Predicate
 from conformance.model.roles import ROLES, TRANSFORM_NAMES
 from conformance.model.spec import SPECS_ENV, ErrorDialect, load_profile, load_profiles, spec_dir
 from conformance.servers import PROFILES, ReferenceServer, reference_config
@@ -177,7 +178,9 @@ def test_expect_error_takes_strings_and_integers() -> None:
 def test_an_integer_error_code_is_read_as_a_code() -> None:
     """WeChat-style: HTTP 200, `errcode` an integer."""
     yixin = load_profiles()["yixin"]
-    dialect = ErrorDialect(pointer="/errcode", equals=None, code="/errcode", status=(), codes={40029: 12})
+    dialect = ErrorDialect(
+        pointer="/errcode", equals=None, code="/errcode", status=(), codes={40029: 12}, when=Predicate("/errcode")
+    )
     profile = dataclasses.replace(yixin, error=dialect)
     flow = profile.flows[profile.token_source or ""]
     body = json.dumps({"errcode": 40029, "errmsg": "invalid code"}).encode()
@@ -187,3 +190,53 @@ def test_an_integer_error_code_is_read_as_a_code() -> None:
     outcome = classify(profile, flow, reply)
     assert outcome.error and not outcome.success and outcome.error_code == 40029
     assert outcome.describe(reply) == "error 40029 (HTTP 200)"
+
+
+# -- error and success predicates, per profile and per flow ----------------------------------------
+def _wechat(tmp_path: Path) -> Path:
+    """The yixin spec in a WeChat-like dialect: every answer HTTP 200, an integer `errcode` that flags
+    an error when present and not 0; the refresh flow's success carries `errcode: 0`."""
+    path = renamed(tmp_path, "wechatlike", "WX")
+    text = path.read_text(encoding="utf-8")
+    flagged = "  error:\n    pointer: /error\n    code: /error\n"
+    assert flagged in text
+    text = text.replace(flagged, "  error:\n    pointer: /errcode\n    not_equals: 0\n    code: /errcode\n", 1)
+    text = text.replace(
+        "  flows:\n    exchange_code:\n",
+        "  flows:\n    exchange_code:\n      success: {pointer: /errcode, absent: true}\n",
+        1,
+    )
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _answer(body: object) -> Reply:
+    headers = httpx.Headers({"content-type": "application/json"})
+    return Reply(200, headers, json.dumps(body).encode(), False, Exchange(1, "GET", "t", {}, ""))
+
+
+def test_an_error_is_present_and_not_zero(tmp_path: Path) -> None:
+    profile = load_profile(_wechat(tmp_path))
+    refresh = next(f for f in profile.flows.values() if f.name != "exchange_code")
+    ok = classify(profile, refresh, _answer({"errcode": 0, "errmsg": "ok", "access_token": "t", "refresh_token": "r"}))
+    assert ok.success and not ok.error
+    bad = classify(profile, refresh, _answer({"errcode": 40030, "errmsg": "invalid refresh_token"}))
+    assert bad.error and not bad.success and bad.error_code == 40030
+    odd = classify(profile, refresh, _answer({"errcode": False, "access_token": "t"}))
+    assert odd.error and odd.error_code is None  # false is not 0 (kinds are compared), and it is no code
+
+
+def test_a_flow_states_its_own_success(tmp_path: Path) -> None:
+    profile = load_profile(_wechat(tmp_path))
+    exchange = profile.flows["exchange_code"]
+    assert exchange.success_when is not None and exchange.success_when.absent
+    assert classify(profile, exchange, _answer({"access_token": "t", "refresh_token": "r"})).success
+    # errcode 0 is no error by the profile's predicate, but this flow's success says errcode is absent
+    assert not classify(profile, exchange, _answer({"errcode": 0, "access_token": "t"})).success
+
+
+def test_a_predicate_with_an_unknown_key_is_refused(tmp_path: Path) -> None:
+    path = _wechat(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8").replace("not_equals: 0", "not_equal: 0"), encoding="utf-8")
+    with pytest.raises(SpecError, match="error: unknown key 'not_equal'"):
+        load_profile(path)

@@ -18,6 +18,7 @@ import yaml
 
 from conformance.model.errors import SpecError
 from conformance.model.extensions import check as check_extensions
+from conformance.model.predicate import Predicate, predicate
 from conformance.model.yaml_source import position
 
 
@@ -33,6 +34,7 @@ LEVELS = tuple(Level)
 # libyaml's safe loader when it is there: specs load ~8x faster in every (xdist worker) process.
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 BODY_TYPES = {"application/x-www-form-urlencoded": "form", "application/json": "json"}
+ERROR_KEYS = ("code", "status", "codes", "situations")  # the error block's keys besides its predicate
 # An error code as the document spells it: a string (`invalid_grant`) or an integer (WeChat's 40029).
 ErrorCode = str | int
 
@@ -92,6 +94,10 @@ class Flow:
     expiry_unit: str | None
     redirect: Mapping[str, Any] | None
     response_line: int | None
+    # The flow's own predicates (`success:`, `error:` on the flow), beating the profile's: a check-token
+    # endpoint whose success carries `errcode: 0` in a dialect where `errcode` flags errors.
+    success_when: Predicate | None = None
+    error_when: Predicate | None = None
 
     def missing_codes(self, param: str) -> tuple[ErrorCode, ...]:
         return self.on_missing.get(param, self.on_missing.get("default", ()))
@@ -107,6 +113,7 @@ class ErrorDialect:
     status: tuple[int, ...]
     codes: Mapping[ErrorCode, int | str]  # documented code -> its line
     situations: Mapping[str, tuple[ErrorCode, ...]] = field(default_factory=dict)
+    when: Predicate | None = None  # what flags an answer as an error (pointer, equals, not_equals, absent)
 
 
 @dataclass(frozen=True)
@@ -127,6 +134,7 @@ class Profile:
     rfc_is_normative: bool
     client_auth: str = "post"  # how flows send client credentials: body parameters or HTTP Basic
     discovery: tuple[str, ...] = ()  # metadata paths (RFC 8414) that give the endpoints' URLs
+    success_when: Predicate | None = None  # what a success's body must hold, besides its status
 
     def requirement(self, requirement_id: str) -> Requirement:
         for requirement in self.requirements:
@@ -220,6 +228,7 @@ def _build(path: Path, raw: dict[str, Any]) -> Profile:
             status=tuple(err.get("status") or ()),
             codes=dict(err.get("codes") or {}),
             situations={k: tuple(v) for k, v in (err.get("situations") or {}).items()},
+            when=predicate(err, "error", ERROR_KEYS),
         )
         if err
         else None
@@ -241,6 +250,7 @@ def _build(path: Path, raw: dict[str, Any]) -> Profile:
         rfc_is_normative=bool(ext.get("rfc_is_normative")),
         client_auth=ext.get("client_auth", "post"),
         discovery=tuple(ext.get("discovery") or ()),
+        success_when=predicate(success, "success", ("status",)),
     )
     requirements = _derived_requirements(profile) + tuple(
         _requirement(profile, item) for item in ext.get("requirements", [])
@@ -315,6 +325,8 @@ def _flow(name: str, raw: Mapping[str, Any], operations: Mapping[str, Operation]
         expiry_unit=raw.get("expiry_unit"),
         redirect=raw.get("redirect"),
         response_line=raw.get("response_line"),
+        success_when=predicate(raw.get("success") or {}, f"flow {name}: success"),
+        error_when=predicate(raw.get("error") or {}, f"flow {name}: error"),
     )
 
 

@@ -36,18 +36,17 @@ def classify(profile: Profile, flow: Flow, reply: Reply) -> Outcome:
         if match:
             return Outcome(False, True, unquote(match.group(1)), body, redirected_error=True)
     error = profile.error
+    flag = flow.error_when or (error.when if error is not None else None)  # the flow's own beats the profile's
     is_error = False
     code = None
-    if error is not None and error.pointer:
-        flagged = resolve(body, error.pointer)
-        if flagged is not MISSING and (error.equals is None or flagged == error.equals):
-            is_error = True
-            if error.code:
-                value = resolve(body, error.code)
-                # A code is a string or an integer (`"errcode": 40029`); a bool, null or object is none.
-                code = value if isinstance(value, str | int) and not isinstance(value, bool) else None
+    if error is not None and flag is not None and flag.holds(body):
+        is_error = True
+        if error.code:
+            value = resolve(body, error.code)
+            # A code is a string or an integer (`"errcode": 40029`); a bool, null or object is none.
+            code = value if isinstance(value, str | int) and not isinstance(value, bool) else None
     success = not is_error and _looks_successful(profile, flow, reply, body)
-    if error is None or not error.pointer:
+    if error is None or flag is None:
         is_error = not success
     return Outcome(success, is_error, code, body)
 
@@ -68,9 +67,8 @@ def _looks_successful(profile: Profile, flow: Flow, reply: Reply, body: Any) -> 
         return _carries(location.partition("#")[0], flow.redirect.get("code_param", "code"))
     if reply.status not in profile.success_status:
         return False
-    if profile.success_pointer:
-        value = resolve(body, profile.success_pointer)
-        if value is MISSING or (profile.success_equals is not None and value != profile.success_equals):
-            return False
+    rule = flow.success_when or profile.success_when
+    if rule is not None and not rule.holds(body):
+        return False
     access = flow.issues.get("access_token")
     return access is None or resolve(body, access) is not MISSING
