@@ -4,11 +4,16 @@ anonymous, and one line when it cannot choose."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Any, cast
+
 import httpx
 import pytest
 
+from conformance.engine.runtime import Run
 from conformance.model.errors import ConfigError, TargetError
 from conformance.model.spec import load_profiles
+from conformance.pytest_plugin import xdist
 from conformance.servers import PROFILES, ReferenceServer
 from conformance.target import detect
 from conformance.tools import init
@@ -101,3 +106,13 @@ def test_the_budget_caps_the_detection() -> None:
 
     detect.detect("https://as.example", load_profiles().values(), transport=httpx.MockTransport(answer), max_requests=5)
     assert len(seen) == 5
+
+
+def test_an_xdist_worker_takes_the_controllers_choice() -> None:
+    """Workers do not probe again: the controller hands them what it detected, by target URL."""
+    worker = cast(Any, SimpleNamespace(workerinput={xdist.DETECTED: {"https://as.example": "generic"}}))
+    assert xdist.worker_detected(worker) == {"https://as.example": "generic"}
+    assert xdist.worker_detected(cast(Any, SimpleNamespace())) == {}
+    # and a Run given that choice sends nothing: an unreachable URL would fail a probe
+    run = Run.from_options("http://127.0.0.1:9", None, None, detected={"http://127.0.0.1:9": "generic"})
+    assert [p.name for p in run.profiles] == ["generic"] and run.detection is None

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conformance.checks.options import OptionError, Refusal, build
+from conformance.checks.options import Credential, OptionError, Refusal, build
 from conformance.model.errors import SpecError
 from conformance.model.exchange import Exchange
 from conformance.model.predicate import Predicate
@@ -240,3 +240,10 @@ def test_a_predicate_with_an_unknown_key_is_refused(tmp_path: Path) -> None:
     path.write_text(path.read_text(encoding="utf-8").replace("not_equals: 0", "not_equal: 0"), encoding="utf-8")
     with pytest.raises(SpecError, match="error: unknown key 'not_equal'"):
         load_profile(path)
+
+
+def test_a_misspelt_role_option_is_refused() -> None:
+    """bad_credential's `role: client-secret` would find no parameter and quietly not run."""
+    assert build(Credential, {"role": "client_secret"}).role == "client_secret"
+    with pytest.raises(OptionError, match=r"option 'role' must be an x-role .*got 'client-secret'"):
+        build(Credential, {"role": "client-secret"})

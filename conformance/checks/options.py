@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from conformance.model.roles import ROLES
+
 
 @dataclass(frozen=True)
 class NoOptions:
@@ -32,6 +34,11 @@ class Credential(Refusal):
     """`role`: which credential (x-role) is replaced by a made-up one."""
 
     role: str = ""
+
+    def __post_init__(self) -> None:
+        # A misspelt role would find no parameter, and the requirement would quietly not run.
+        if self.role not in ROLES:
+            raise OptionError(f"option 'role' must be an x-role ({', '.join(ROLES)}), got {self.role!r}")
 
 
 @dataclass(frozen=True)
