@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from conformance.checks.options import Credential, OptionError, Refusal, build
-from conformance.model.errors import SpecError
+from conformance.model.config import TargetConfig
+from conformance.model.errors import MissingPrerequisite, SpecError
 from conformance.model.exchange import Exchange
 from conformance.model.predicate import Predicate
 from conformance.model.roles import ROLES, TRANSFORM_NAMES
@@ -23,7 +24,8 @@ from conformance.model.spec import SPECS_ENV, ErrorDialect, load_profile, load_p
 from conformance.servers import PROFILES, ReferenceServer, reference_config
 from conformance.target.client import Reply
 from conformance.target.outcome import classify
-from conformance.target.request_builder import TRANSFORMS
+from conformance.target.request_builder import TRANSFORMS, fill
+from conformance.target.tokens import Tokens
 from conformance.tools.cli import main
 
 YIXIN = (spec_dir() / "yixin.yaml").read_text(encoding="utf-8")
@@ -247,3 +249,29 @@ def test_a_misspelt_role_option_is_refused() -> None:
     assert build(Credential, {"role": "client_secret"}).role == "client_secret"
     with pytest.raises(OptionError, match=r"option 'role' must be an x-role .*got 'client-secret'"):
         build(Credential, {"role": "client-secret"})
+
+
+# -- a value carried from the token answer ---------------------------------------------------------
+def test_a_role_takes_a_field_of_the_token_answer(tmp_path: Path) -> None:
+    """WeChat's openid: `x-role: from-token-response /openid` sends what the answer that issued the
+    tokens in hand said, and a spec may say so."""
+    path = broken(tmp_path, "x-role: refresh_token,", "x-role: from-token-response /openid,")
+    profile = load_profile(path)
+    refresh = profile.flows["refresh"]
+    param = next(p for p in refresh.operation.params.values() if p.role == "from-token-response /openid")
+    reply = _answer({"access_token": "t", "refresh_token": "r", "openid": "o-123"})
+    tokens = Tokens("t", "r", reply, "exchange_code")
+    config = TargetConfig()
+
+    def value(of: Tokens) -> object:
+        return fill(refresh, param, config=config, client={}, tokens=of, new_code=lambda: "", token_source=None)
+
+    assert value(tokens) == "o-123"
+    with pytest.raises(MissingPrerequisite, match="exchange_code's answer has no /openid"):
+        value(Tokens("t", "r", _answer({"access_token": "t"}), "exchange_code"))
+
+
+@pytest.mark.parametrize("role", ["from-token-response", "from-token-response openid", "from-token-reponse /openid"])
+def test_a_carried_role_needs_its_pointer(tmp_path: Path, role: str) -> None:
+    with pytest.raises(SpecError, match=r"unknown x-role .*from-token-response /POINTER"):
+        load_profile(broken(tmp_path, "x-role: refresh_token,", f"x-role: {role},"))

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.model.errors import SpecError
-from conformance.model.roles import ROLES, TRANSFORM_NAMES, X_KEYS
+from conformance.model.roles import FROM_TOKEN_RESPONSE, ROLES, TRANSFORM_NAMES, X_KEYS, known_role
 from conformance.model.yaml_source import locate
 
 # Values that are the document's own data (examples of answers): their keys are not the spec's.
@@ -44,8 +44,9 @@ def problems(raw: Any) -> Iterator[tuple[tuple[Step, ...], bool, str]]:
     for path, key, value in _walk(raw):
         if key not in X_KEYS:
             yield path, True, f"unknown key {key!r} (known x- keys: {', '.join(X_KEYS)})"
-        elif key == "x-role" and value not in ROLES:
-            yield path, False, f"unknown x-role {value!r} (known roles: {', '.join(ROLES)})"
+        elif key == "x-role" and not known_role(value):
+            known = ", ".join((*ROLES, f"{FROM_TOKEN_RESPONSE} /POINTER"))
+            yield path, False, f"unknown x-role {value!r} (known roles: {known})"
         elif key == "x-transform" and value not in TRANSFORM_NAMES:
             yield path, False, f"unknown x-transform {value!r} (known transforms: {', '.join(TRANSFORM_NAMES)})"
 

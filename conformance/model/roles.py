@@ -32,6 +32,21 @@ ROLES: Mapping[str, str] = {
     "code_challenge_method": "PKCE: the method of that challenge (S256)",
     "code_verifier": "PKCE: the verifier of the code's challenge",
 }
+# A value carried between calls: `from-token-response /openid` is the field at that JSON pointer of
+# the answer that issued the tokens in hand (WeChat's openid, passed to every later call).
+FROM_TOKEN_RESPONSE = "from-token-response"
+
+
+def carried_pointer(role: str | None) -> str | None:
+    """The JSON pointer of a `from-token-response /POINTER` role; None for any other role."""
+    kind, _, pointer = (role or "").partition(" ")
+    return pointer.strip() if kind == FROM_TOKEN_RESPONSE and pointer.strip().startswith("/") else None
+
+
+def known_role(role: object) -> bool:
+    return isinstance(role, str) and (role in ROLES or carried_pointer(role) is not None)
+
+
 # x-transform names: applied to a role's value before it is sent (hex digests of its UTF-8 bytes).
 TRANSFORM_NAMES = ("md5-hex", "sha1-hex", "sha256-hex", "sha512-hex")
 # The `x-` keys a spec may hold, with where they go; any other `x-` key is refused as a typo.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 import secrets
 from collections.abc import Callable, Mapping
@@ -19,7 +20,8 @@ from urllib.parse import quote, quote_plus
 
 from conformance.model.config import TargetConfig
 from conformance.model.errors import MissingPrerequisite
-from conformance.model.roles import CLIENT_ROLES, CONFIG_ROLES, TRANSFORM_NAMES
+from conformance.model.pointer import MISSING, resolve
+from conformance.model.roles import CLIENT_ROLES, CONFIG_ROLES, TRANSFORM_NAMES, carried_pointer
 from conformance.model.spec import Flow, Param
 from conformance.target.tokens import Tokens
 
@@ -74,6 +76,13 @@ def fill(
         if value is None:
             raise MissingPrerequisite(f"{token_source} issued no {role} to use in {flow.name}")
         return value
+    carried = carried_pointer(role)
+    if carried is not None:
+        assert tokens is not None
+        value = resolve(tokens.reply.json(), carried)
+        if value is MISSING or value is None or isinstance(value, dict | list):
+            raise MissingPrerequisite(f"{tokens.flow or token_source}'s answer has no {carried} for {flow.name}")
+        return value if isinstance(value, str) else json.dumps(value)
     if role == "param":
         if param.name in config.params:
             return config.params[param.name]

@@ -17,7 +17,7 @@ from conformance.model.config import TargetConfig
 from conformance.model.errors import MissingPrerequisite, NotApplicable, PreconditionFailed, SuiteError
 from conformance.model.masking import Masker
 from conformance.model.pointer import MISSING, resolve
-from conformance.model.roles import CLIENT_ROLES
+from conformance.model.roles import CLIENT_ROLES, carried_pointer
 from conformance.model.spec import Flow, Operation, Profile
 from conformance.target import login
 from conformance.target.capabilities import CLIENT_OF, Capabilities, Feature
@@ -90,7 +90,7 @@ class ProfileSession:
         overrides = dict(overrides or {})
         feature = self.feature(flow, overrides)
         needs = {flow.operation.params[n].role for n in flow.params if n not in overrides and n not in flow.values}
-        if tokens is None and needs & {"access_token", "refresh_token"}:
+        if tokens is None and (needs & {"access_token", "refresh_token"} or any(map(carried_pointer, needs))):
             tokens = self.tokens(refresh="refresh_token" in needs)
         client_key = self._client_key(flow, feature, overrides, tokens)
         client = self.client_values(client_key)
