@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from conformance.engine.verdicts import DESELECTED
 from conformance.report import reasons
 
 
@@ -51,7 +52,7 @@ def test_reasons_that_differ_only_in_numbers_are_one_group() -> None:
     [
         ("set params.powerCode in the target config", "params.powerCode"),
         ("set code_command or login in the target config", "code_command or login"),
-        ("deselected (-k, -m or --deselect)", "the -k / -m / --deselect selection"),
+        (DESELECTED, "the -k / -m / --deselect selection (or the other --shard runs)"),
         ("never ran: the session stopped before it (-x, --maxfail or an interrupt)", "a run without -x / --maxfail"),
         (
             "exchange_code did not issue an access token (HTTP 401); check the credentials in the config",

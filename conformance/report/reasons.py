@@ -34,7 +34,7 @@ HINTS: tuple[tuple[str, str], ...] = (
     (r"does not advertise (?P<field>\w+)", r"endpoints.\g<field>, if the target has one"),
     (r"does not auto-approve", "code_command or login"),
     (r"login (?:step|did not finish)", "login"),
-    (r"deselected", "the -k / -m / --deselect selection"),
+    (r"deselected", "the -k / -m / --deselect selection (or the other --shard runs)"),
     (r"session stopped before", "a run without -x / --maxfail"),
     (r"not collected", "--profile, or the test paths given to pytest"),
     (r"unreachable|could not talk to the target", "target (is it reachable from here?), timeout, connect_timeout"),
