@@ -14,6 +14,7 @@ from typing import Any
 
 from conformance.checks.options import NoOptions
 from conformance.model.errors import MissingPrerequisite, PreconditionFailed
+from conformance.model.pointer import MISSING, resolve
 from conformance.model.spec import ErrorCode, Flow, Requirement
 from conformance.model.violation import Violation
 from conformance.target.client import Reply
@@ -95,6 +96,7 @@ class CheckContext:
     requirement: Requirement
     recorder: Recorder = field(default_factory=Recorder)
     options: Any = field(default_factory=NoOptions)  # typed by the check's declaration, bound by the plan
+    _verdicts: dict[str, Any] = field(default_factory=dict)  # flow -> its answer's verdict for a live token
 
     # -- what the requirement is about ------------------------------------------------------
     @property
@@ -131,6 +133,12 @@ class CheckContext:
         """A violation of this requirement, carrying every exchange of the test as evidence."""
         return Violation(self.requirement, message, list(self.recorder.example))
 
+    def advise(self, message: str) -> Violation:
+        """A finding no document line states (RFC-derived advice): a warning at any level."""
+        return Violation(
+            self.requirement, f"{message} (advice: no document line states it)", [*self.recorder.example], advice=True
+        )
+
     def outcome(self, reply: Reply, flow: Flow | None = None) -> Outcome:
         return classify(self.session.profile, flow or self.flow, reply)
 
@@ -146,15 +154,27 @@ class CheckContext:
         return outcome
 
     def expect_error(self, reply: Reply, codes: Iterable[ErrorCode], what: str, flow: Flow | None = None) -> Outcome:
-        """The reply must be an error of the profile's dialect, with one of `codes` if it has codes."""
+        """The reply must be an error of the profile's dialect, with one of `codes` if it has codes.
+
+        A 5xx without the dialect's failure signal is a crash, not a refusal: it fails. A 5xx that
+        carries the documented signal did refuse; where the document states no error status, the 5xx
+        itself is advice (a warning), once everything else about the refusal holds."""
         flow = flow or self.flow
         codes = tuple(codes)
         outcome = self.outcome(reply, flow)
-        if reply.status >= 500:
+        error = self.session.profile.error
+        signalled = self.signalled(reply, flow)
+        if reply.status >= 500 and not (signalled and error is not None and not error.status):
             raise self.fail(f"{what}: the server failed with HTTP {reply.status} instead of answering an error")
+        if outcome.success and flow.verdict:
+            if self.negative(reply, flow):
+                return outcome  # a token check that answers "not valid" refused it in its own words
+            raise self.fail(
+                f"{what}: answered with success and the same {flow.verdict} as a live token "
+                f"({resolve(reply.json(), flow.verdict)!r}); it must fail, or say the token is not valid"
+            )
         if outcome.success:
             raise self.fail(f"{what}: the request was accepted ({outcome.describe(reply)}); an error was expected")
-        error = self.session.profile.error
         if error is not None and error.code and codes and outcome.error_code not in codes:
             wanted = " or ".join(f"{c}{self.line(c)}" for c in codes)
             got = outcome.error_code or f"no error code ({outcome.describe(reply)})"
@@ -163,11 +183,46 @@ class CheckContext:
             return outcome
         if error is not None and error.status and reply.status not in error.status:
             raise self.fail(f"{what}: an error must be HTTP {'/'.join(map(str, error.status))}, got {reply.status}")
-        if error is not None:
+        unsignalled_http_error = (
+            400 <= reply.status < 500 and not outcome.error and error is not None and not error.status
+        )
+        if error is not None and not unsignalled_http_error:
             problems = self.validator.problems(reply, flow.operation)
             if problems:
                 raise self.fail(f"{what}: the error body departs from the spec: {'; '.join(problems)}")
+        if reply.status >= 500:
+            raise self.advise(f"{what}: refused with the documented failure signal, but with HTTP {reply.status}")
         return outcome
+
+    def signalled(self, reply: Reply, flow: Flow | None = None) -> bool:
+        """The reply carries the dialect's own failure signal (its `error` predicate holds), not merely
+        something other than a success."""
+        flow = flow or self.flow
+        error = self.session.profile.error
+        flag = flow.error_when or (error.when if error is not None else None)
+        return error is not None and flag is not None and self.outcome(reply, flow).error
+
+    def live_verdict(self, flow: Flow) -> Any:
+        """What `flow` (one with a `verdict` pointer) answers for a live access token."""
+        assert flow.verdict is not None
+        if flow.name not in self._verdicts:
+            reply = self.session.call(flow, tokens=self.tokens())
+            self.succeed(reply, flow, step=f"{flow.name} with a live access token")
+            self._verdicts[flow.name] = resolve(reply.json(), flow.verdict)
+        return self._verdicts[flow.name]
+
+    def negative(self, reply: Reply, flow: Flow) -> bool:
+        """A success of a flow with a `verdict` whose verdict differs from a live token's: the answer
+        says the token is not valid (UserCenter's checkOauthToken status 1, result negative)."""
+        if flow.verdict is None:
+            return False
+        verdict = resolve(reply.json(), flow.verdict)
+        return verdict is MISSING or verdict != self.live_verdict(flow)
+
+    def positive(self, reply: Reply, flow: Flow | None = None) -> bool:
+        """The flow accepted the token it was sent: a success, and not a negative verdict."""
+        flow = flow or self.flow
+        return self.outcome(reply, flow).success and not self.negative(reply, flow)
 
     def tokens(self) -> Tokens:
         tokens = self.session.tokens()

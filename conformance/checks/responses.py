@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 from urllib.parse import unquote
 
 from conformance.checks.base import CheckContext, check
 from conformance.checks.options import RequiredParam
+from conformance.model.spec import Flow
 from conformance.target.session import OMIT
 
 
@@ -17,20 +19,30 @@ def response_valid(ctx: CheckContext) -> None:
     token where `issues` says."""
     flow = ctx.flow
     reply = ctx.session.call(flow)
+    sent = dict(ctx.session.last_sent)
     outcome = ctx.outcome(reply)
     if reply.status >= 500:
         raise ctx.fail(f"{flow.title}: the server failed with HTTP {reply.status}")
     if flow.redirect:
         if not outcome.success:
             raise ctx.fail(f"{flow.title}: expected a redirect carrying the result, got {outcome.describe(reply)}")
+        _redirects_to_sent(ctx, flow, reply.headers.get("location", ""), sent)
     elif not outcome.success:
         raise ctx.fail(f"{flow.title}: a valid request was not answered with a success: {outcome.describe(reply)}")
     problems = ctx.validator.problems(reply, flow.operation)
     if problems:
         raise ctx.fail(f"{flow.title}: the answer departs from the spec: {'; '.join(problems)}")
     for role, pointer in flow.issues.items():
-        if ctx.session.issued(reply, flow, role) is None and role in ("access_token",):
-            raise ctx.fail(f"{flow.title}: the answer lacks {role} at {pointer}")
+        if role == "access_token" and ctx.session.issued(reply, flow, role) in (None, ""):
+            raise ctx.fail(f"{flow.title}: the answer lacks {role} at {pointer} (or it is empty)")
+
+
+def _redirects_to_sent(ctx: CheckContext, flow: Flow, location: str, sent: dict[str, Any]) -> None:
+    """A redirect answer goes to the redirect_uri the request carried (RFC 6749 §4.1.2, §4.2.2)."""
+    uri = next((str(v) for n, v in sent.items() if flow.operation.params[n].role == "redirect_uri"), None)
+    if not uri or (location.startswith(uri) and location[len(uri) : len(uri) + 1] in ("", "?", "&", "#")):
+        return
+    raise ctx.fail(f"{flow.title}: the redirect must go to the redirect_uri sent, {uri}; it went to {location[:120]}")
 
 
 @check("required_param", options=RequiredParam)
@@ -68,5 +80,7 @@ def state_echoed(ctx: CheckContext) -> None:
     ctx.succeed(reply)
     fragment = bool(flow.redirect and flow.redirect.get("fragment"))
     echoed = ctx.session.redirect_value(reply, state_param, fragment=fragment)
+    if echoed is None and fragment and (flow.redirect or {}).get("query_reading"):
+        echoed = ctx.session.redirect_value(reply, state_param)  # the answer came in the query (a reading)
     if echoed is None or unquote(echoed) != state:
         raise ctx.fail(f"{flow.title}: the redirect must return state={state!r} unchanged, got {echoed!r}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from conformance.checks.base import CheckContext, check, role_param
-from conformance.checks.expiry import TOLERANCE_S, expiry_value
+from conformance.checks.expiry import expiry_value, tolerance_s
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def expire_days_nonpositive(ctx: CheckContext) -> None:
             continue
         value = expiry_value(ctx, reply)
         lifetime = value / 1000 - sent_at if flow.expiry_unit == "epoch_ms" else float(value)
-        if lifetime > TOLERANCE_S:
+        if lifetime > tolerance_s(ctx):
             raise ctx.fail(
                 f"{flow.title} with {param}={days}: accepted, and the token lives {lifetime / 86400:.2f} days; "
                 "it should be refused (or expire at once)"

@@ -100,7 +100,8 @@ def decide(binding: Binding, session: ProfileSession, validator: ResponseValidat
     """Run the requirement's check once, in a context that owns its evidence.
 
     A MUST violation fails; a SHOULD/MAY one, or any violation of an advisory (RFC-only)
-    requirement, is a warning unless `strict`. A check that passes without a single exchange
+    requirement or a finding the check gives as advice (`Violation.advice`), is a warning unless
+    `strict` (and advice stays a warning even then). A check that passes without a single exchange
     verified nothing: it is `not run`, never `pass`.
     """
     requirement = binding.requirement
@@ -124,7 +125,8 @@ def decide(binding: Binding, session: ProfileSession, validator: ResponseValidat
         except SuiteError as exc:
             return verdict(Status.ERROR, str(exc), error=exc)
         except Violation as exc:
-            lenient = requirement.advisory or (requirement.level != Level.MUST and not strict)
+            # A finding the check marks as advice (no document line states it) warns like an RFC-only one.
+            lenient = requirement.advisory or exc.advice or (requirement.level != Level.MUST and not strict)
             return verdict(Status.WARNING if lenient else Status.FAIL, exc.message, violation=exc)
     if recorder.total == 0:
         return verdict(Status.NOT_RUN, NO_EXCHANGE)

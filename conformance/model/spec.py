@@ -98,6 +98,11 @@ class Flow:
     # endpoint whose success carries `errcode: 0` in a dialect where `errcode` flags errors.
     success_when: Predicate | None = None
     error_when: Predicate | None = None
+    # Where a success says what it found (a token check's "校验结果"): such a success is a positive
+    # answer only when this field differs from the answer to a made-up token.
+    verdict: str | None = None
+    # Optional parameters of the operation the flow accepts: sent whenever the config sets them.
+    optional: tuple[str, ...] = ()
 
     def missing_codes(self, param: str) -> tuple[ErrorCode, ...]:
         return self.on_missing.get(param, self.on_missing.get("default", ()))
@@ -135,6 +140,7 @@ class Profile:
     client_auth: str = "post"  # how flows send client credentials: body parameters or HTTP Basic
     discovery: tuple[str, ...] = ()  # metadata paths (RFC 8414) that give the endpoints' URLs
     success_when: Predicate | None = None  # what a success's body must hold, besides its status
+    expiry_tolerance: float | None = None  # how far a stated expiry may be off (days-denominated: one day)
 
     def requirement(self, requirement_id: str) -> Requirement:
         for requirement in self.requirements:
@@ -251,6 +257,7 @@ def _build(path: Path, raw: dict[str, Any]) -> Profile:
         client_auth=ext.get("client_auth", "post"),
         discovery=tuple(ext.get("discovery") or ()),
         success_when=predicate(success, "success", ("status",)),
+        expiry_tolerance=(ext.get("expiry_tolerance") or {}).get("seconds"),
     )
     requirements = _derived_requirements(profile) + tuple(
         _requirement(profile, item) for item in ext.get("requirements", [])
@@ -309,7 +316,8 @@ def _operations(raw: Mapping[str, Any]) -> dict[str, Operation]:
 def _flow(name: str, raw: Mapping[str, Any], operations: Mapping[str, Operation]) -> Flow:
     operation = operations[raw["operation"]]
     params = tuple(raw.get("params", ()))
-    for param in [*params, *raw.get("required", {})]:
+    optional = tuple(raw.get("optional", ()))
+    for param in [*params, *raw.get("required", {}), *optional]:
         if param not in operation.params:
             raise ValueError(f"flow {name}: {operation.id} has no parameter {param!r}")
     return Flow(
@@ -327,6 +335,8 @@ def _flow(name: str, raw: Mapping[str, Any], operations: Mapping[str, Operation]
         response_line=raw.get("response_line"),
         success_when=predicate(raw.get("success") or {}, f"flow {name}: success"),
         error_when=predicate(raw.get("error") or {}, f"flow {name}: error"),
+        verdict=raw.get("verdict"),
+        optional=optional,
     )
 
 

@@ -48,7 +48,15 @@ FAULTS = {
     "null_string_accepted": 'expireDate="null" is treated as 32 days (advice: lines 60, 141 say null)',
     "nonpositive_days_default": "expireDate=0 or negative is treated as 32 days (advice: unsaid)",
     "tokens_never_expire": "an accessToken keeps working after its expireTime (line 37)",
+    "refuses_beyond_feature": "a custom expiry beyond the feature's expiry is refused, not clamped (lines 61, 142)",
+    "second_refresh_refused": "a refreshToken issued by a refresh is refused: refreshes cannot be chained (line 100)",
+    "expiry_day_boundary": "every expireTime is rounded up to the next midnight UTC (a reading: expiries are in days)",
+    "feature_expires_soon": "the feature expires 20 days from now, so the 32-day default is cut to it (line 61)",
 }
+
+# Faults that are readings the document allows (tests/test_readings.py): the suite must pass them.
+READINGS = {"expiry_day_boundary", "feature_expires_soon"}
+SOON_DAYS = 20  # feature_expires_soon: a feature (powerCode) that always has 20 days left
 
 
 class ApiError(Exception):
@@ -78,6 +86,15 @@ def build(state: ServerState) -> Starlette:
     def now_ms() -> int:
         return int(state.clock.now() * 1000)
 
+    def feature_ms() -> int:
+        return now_ms() + SOON_DAYS * DAY_MS if state.fault("feature_expires_soon") else feature_expiry_ms
+
+    def stated(expire_ms: int) -> int:
+        """The expireTime answered: min(wanted, the feature's expiry), rounded up to a midnight under
+        expiry_day_boundary."""
+        expire_ms = min(expire_ms, feature_ms()) if not state.fault("unclamped") else expire_ms
+        return -(-expire_ms // DAY_MS) * DAY_MS if state.fault("expiry_day_boundary") else expire_ms
+
     def required(request: Request, name: str) -> str:
         value = request.query_params.get(name)
         if not value:
@@ -103,13 +120,16 @@ def build(state: ServerState) -> Starlette:
             return now_ms() + DEFAULT_DAYS * DAY_MS
         if days <= 0:
             raise ApiError("invalid_expire_date", "expireDate must be positive")
-        wanted = now_ms() + days * DAY_MS
-        return wanted if state.fault("unclamped") else min(wanted, feature_expiry_ms)
+        if now_ms() + days * DAY_MS > feature_ms() and state.fault("refuses_beyond_feature"):
+            raise ApiError("invalid_expire_date", "expireDate goes beyond the feature's expiry")
+        return stated(now_ms() + days * DAY_MS)
 
     def default_expiry(refreshed: bool = False) -> int:
         short = state.fault("default_30_days") or (refreshed and state.fault("refresh_default_30_days"))
         days = 30 if short else DEFAULT_DAYS
-        return now_ms() + days * DAY_MS
+        if now_ms() + days * DAY_MS > feature_ms() and state.fault("refuses_beyond_feature"):
+            raise ApiError("invalid_expire_date", "expireDate goes beyond the feature's expiry")
+        return stated(now_ms() + days * DAY_MS)
 
     def answer(access: str, refresh: str, expire_ms: int) -> Response:
         value = {
@@ -152,6 +172,8 @@ def build(state: ServerState) -> Starlette:
             access = refresh_grant.data["access"][-1]
         if refresh_grant is None or access not in refresh_grant.data["access"]:
             raise ApiError("invalid_token", "accessToken and refreshToken are not a live pair")
+        if refresh_grant.data.get("chained") and state.fault("second_refresh_refused"):
+            raise ApiError("invalid_token", "refreshToken cannot be refreshed again")
         access_grant = state.grants.get(access)
         if access_grant is None or access_grant.used:
             raise ApiError("invalid_token", "accessToken is invalid")
@@ -172,7 +194,7 @@ def build(state: ServerState) -> Starlette:
             refresh_grant.data["access"] = [new_access]
             return answer(new_access, refresh, expire_ms)
         state.revoke(refresh)
-        return answer(new_access, state.issue("refresh_token", None, access=[new_access]), expire_ms)
+        return answer(new_access, state.issue("refresh_token", None, access=[new_access], chained=True), expire_ms)
 
     def endpoint(kind: str) -> Callable[[Request], Awaitable[Response]]:
         async def handle(request: Request) -> Response:

@@ -21,6 +21,7 @@ CODE_LIFETIME = 600  # unsaid by the document; RFC 6749 §4.1.2 recommends at mo
 REFRESH = "refrash_token"  # sic, lines 109, 111, 123, 132
 
 FAULTS = {
+    "second_refresh_refused": "a refrash_token issued by a refresh is refused: refreshes cannot be chained (line 123)",
     "refresh_reusable": "a refrash_token can be used more than once (line 123)",
     "code_reusable": "an authorization code can be exchanged more than once (line 77)",
     "no_refrash_token": "the token response lacks refrash_token (lines 123, 132)",
@@ -59,9 +60,9 @@ def build(state: ServerState) -> Starlette:
             return PlainTextResponse("<html>Internal Server Error</html>", status_code=500)
         return error("invalid_request", f"missing parameter {absent[0]}")
 
-    def tokens(uid: str, access: str | None = None) -> Response:
+    def tokens(uid: str, access: str | None = None, chained: bool = False) -> Response:
         access = access or state.issue("access_token", ACCESS_LIFETIME, uid=uid)
-        refresh = state.issue(REFRESH, None, uid=uid, access=access)
+        refresh = state.issue(REFRESH, None, uid=uid, access=access, chained=chained)
         body: dict[str, Any] = {
             "access_token": access,
             REFRESH: refresh,
@@ -119,11 +120,11 @@ def build(state: ServerState) -> Starlette:
         if grant_type == REFRESH:
             grant = state.grants.get(params[REFRESH]) if state.fault("refresh_reusable") else None
             grant = grant if grant is not None and grant.kind == REFRESH else state.lookup(REFRESH, params[REFRESH])
-            if grant is None:
+            if grant is None or (grant.data.get("chained") and state.fault("second_refresh_refused")):
                 return error("invalid_grant", "refrash_token is invalid or already used")
             grant.used = True  # usable once (line 123)
             same = grant.data.get("access") if state.fault("refresh_same_access_token") else None
-            return tokens(grant.data["uid"], same)
+            return tokens(grant.data["uid"], same, chained=True)
         if grant_type == "password":
             wrong = params["username"] != client.username or params["password"] != client.password
             if wrong and not state.fault("wrong_password_accepted"):

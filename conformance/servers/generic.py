@@ -21,6 +21,9 @@ from conformance.servers.modifiers import drop, drop_headers, errors_with_status
 ACCESS_LIFETIME = 3600  # unsaid by the document; one hour
 CODE_LIFETIME = 600  # unsaid by the document; RFC 6749 §4.1.2 recommends at most ten minutes
 
+# Faults that are readings the document allows (tests/test_readings.py): the suite must pass them.
+READINGS = {"implicit_in_query"}
+
 FAULTS = {
     "code_reusable": "an authorization code can be exchanged more than once (line 56; RFC 6749 §4.1.2)",
     "state_dropped": "the redirect does not echo state (lines 30, 80; RFC 6749 §4.1.2)",
@@ -28,7 +31,7 @@ FAULTS = {
     "unknown_client_invalid_request": "an unknown client gets invalid_request, not invalid_client (§5.2)",
     "error_status_200": "errors are answered with HTTP 200 (RFC 6749 §5.2)",
     "redirect_uri_not_compared": "redirect_uri is not compared to the registered one (lines 29, 55)",
-    "implicit_in_query": "the implicit grant answers in the query, not the fragment (line 69; §4.2.2)",
+    "implicit_in_query": "the implicit grant answers in the query, not the fragment (a reading: lines 82-86 are empty)",
     "garbage_refresh_accepted": "any refresh_token is accepted (line 149; RFC 6749 §6)",
     "no_token_type": "the token response lacks token_type (RFC 6749 §5.1)",
     "unknown_grant_invalid_request": "a wrong grant_type gets invalid_request, not unsupported_grant_type",
@@ -38,6 +41,8 @@ FAULTS = {
     "refresh_same_access_token": "a refresh answers the access token issued before, not a new one (line 136)",
     "client_credentials_ignores_secret": "the client_credentials grant does not check client_secret (line 127)",
     "tokens_never_expire": "access tokens keep working after expires_in (RFC 6749 §5.1)",
+    "empty_access_token": "token responses carry an empty access_token (RFC 6749 §5.1)",
+    "redirects_elsewhere": "the authorization redirect goes to another URI than the redirect_uri sent (line 29)",
 }
 
 
@@ -76,7 +81,7 @@ def build(state: ServerState) -> Starlette:
     ) -> dict[str, Any]:
         lifetime = None if state.fault("tokens_never_expire") else ACCESS_LIFETIME
         access = access or state.issue("access_token", lifetime, scope=scope)
-        body: dict[str, Any] = {"access_token": access}
+        body: dict[str, Any] = {"access_token": "" if state.fault("empty_access_token") else access}
         body |= {"token_type": "Bearer", "expires_in": ACCESS_LIFETIME}
         if refresh:
             body["refresh_token"] = state.issue("refresh_token", None, scope=refresh_scope or scope, access=access)
@@ -107,7 +112,8 @@ def build(state: ServerState) -> Starlette:
             bad = "unsupported_response_type" if params.get("response_type") else "invalid_request"
             return redirect(uri, {"error": bad}, params.get("state"), fragment=False)
         code = state.issue("code", CODE_LIFETIME, client_id=client.client_id, redirect_uri=uri)
-        return redirect(uri, {"code": code}, params.get("state"), fragment=False)
+        target = uri.rstrip("/") + "/elsewhere" if state.fault("redirects_elsewhere") else uri
+        return redirect(target, {"code": code}, params.get("state"), fragment=False)
 
     async def implicit(request: Request) -> Response:
         params = dict(request.query_params)

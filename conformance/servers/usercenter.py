@@ -29,7 +29,7 @@ FAULTS = {
     "result_object": "result (and user) is a JSON object instead of a string holding JSON (lines 71-73, 249)",
     "status_string": 'status is the string "1" instead of the int 1 (line 67)',
     "destroy_noop": "a destroyed access token stays valid (line 264)",
-    "destroy_revokes_all": "destroying one access token invalidates every token (line 286)",
+    "destroy_revokes_all": "destroying one access token ends every token of the user (a reading of line 264)",
     "validate_code_reusable": "a validate code can be used more than once (line 114)",
     "missing_username_accepted": "/oauth/token succeeds without username (lines 36, 109)",
     "crash_on_bad_json": "a malformed JSON body gets a 500 HTML page (line 56)",
@@ -42,8 +42,15 @@ FAULTS = {
     "temp_token_accepts_garbage": "getTempToken issues a temp token for any accessToken (line 384)",
     "get_user_accepts_garbage": "getUserByToken answers status 1 for any accessToken (line 222)",
     "table_spelling_only": "check / user / temp token take only the table's access_token, not accessToken (line 168)",
-    "check_status_1_negative": "checkOauthToken answers an unknown token status 1, result negative (line 196)",
+    "check_status_1_negative": "checkOauthToken answers a token it did not find (unknown or none) status 1, "
+    "result negative (a reading of line 196)",
+    "destroy_leaves_check_valid": "after a destroy, checkOauthToken still answers the token valid (line 264)",
+    "failure_http_500": "every failure is {status: 0} with HTTP 500 (no status is stated: advice, line 68)",
+    "refusal_http_401": "token-using calls refuse with a bare HTTP 401, no envelope (no status is stated, line 68)",
 }
+
+# Faults that are readings the document allows, not faults: the suite must pass them (tests/test_readings.py).
+READINGS = {"table_spelling_only", "check_status_1_negative", "destroy_revokes_all", "refusal_http_401"}
 
 
 class BadBody(Exception):
@@ -84,7 +91,15 @@ def build(state: ServerState) -> Starlette:
         return JSONResponse({"status": status, **payload})
 
     def fail(message: str) -> Response:
-        return JSONResponse({"status": 0, "result": message})
+        return JSONResponse(
+            {"status": 0, "result": message}, status_code=500 if state.fault("failure_http_500") else 200
+        )
+
+    def refuse(message: str) -> Response:
+        """A token-using call's failure: the envelope, or (refusal_http_401) a bare HTTP 401."""
+        if state.fault("refusal_http_401"):
+            return PlainTextResponse(message, status_code=401)
+        return fail(message)
 
     def embedded(value: dict[str, Any]) -> str | dict[str, Any]:
         return value if state.fault("result_object") else json.dumps(value)
@@ -157,12 +172,17 @@ def build(state: ServerState) -> Starlette:
 
     async def check(params: dict[str, Any]) -> Response:
         value = access_token(params)
+        if value is None and state.fault("check_status_1_negative"):
+            return answer({"result": "invalid"})  # a token it never read is not a valid one
         if value is None:
-            return fail("accessToken is required")
+            return refuse("accessToken is required")
+        destroyed = state.grants.get(value) if value is not None else None
+        if destroyed is not None and destroyed.data.get("destroyed") and state.fault("destroy_leaves_check_valid"):
+            return answer({"result": "valid"})
         if state.lookup("access_token", value) is None and not state.fault("check_accepts_garbage"):
             if state.fault("check_status_1_negative"):
                 return answer({"result": "invalid"})
-            return fail("access token is invalid")
+            return refuse("access token is invalid")
         return answer({"result": "valid"})
 
     async def user(params: dict[str, Any]) -> Response:
@@ -170,7 +190,7 @@ def build(state: ServerState) -> Starlette:
         if grant is None and state.fault("get_user_accepts_garbage"):
             return answer({"user": embedded({"username": state.client.username})})
         if grant is None:
-            return fail("access token is invalid")
+            return refuse("access token is invalid")
         return answer({"user": embedded({"username": grant.data["username"]})})
 
     async def destroy(params: dict[str, Any]) -> Response:
@@ -182,6 +202,7 @@ def build(state: ServerState) -> Starlette:
                 grant.used = grant.used or grant.kind != "validate_code"
         elif not state.fault("destroy_noop"):
             state.revoke(value)
+            state.grants[value].data["destroyed"] = True
         return answer({"result": "destroyed"})
 
     async def refresh(params: dict[str, Any]) -> Response:
@@ -198,7 +219,7 @@ def build(state: ServerState) -> Starlette:
         if grant is None and state.fault("temp_token_accepts_garbage"):
             return answer({"result": state.issue("temp_token", None, username=state.client.username)})
         if grant is None:
-            return fail("access token is invalid")
+            return refuse("access token is invalid")
         return answer({"result": state.issue("temp_token", None, username=grant.data["username"])})
 
     def new_code() -> str:

@@ -63,7 +63,9 @@ def _looks_successful(profile: Profile, flow: Flow, reply: Reply, body: Any) -> 
             return False
         location = reply.headers.get("location", "")
         if flow.redirect.get("fragment"):
-            return _carries(location.partition("#")[2], flow.redirect.get("token_param", "access_token"))
+            token = flow.redirect.get("token_param", "access_token")
+            in_query = bool(flow.redirect.get("query_reading")) and _carries(location.partition("#")[0], token)
+            return _carries(location.partition("#")[2], token) or in_query
         return _carries(location.partition("#")[0], flow.redirect.get("code_param", "code"))
     if reply.status not in profile.success_status:
         return False

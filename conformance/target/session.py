@@ -8,6 +8,7 @@ carry (tokens to mask, refusals that show a feature is not offered, which client
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -278,16 +279,33 @@ class ProfileSession:
         if not aliased or operation.id in self._settled:
             return
         self._settled.add(operation.id)
-        if classify(self.profile, flow, self.call(flow)).success:
+        if self._accepted(flow):
             return
         tries = [{n: a} for n, names in aliased.items() for a in names]
         tries += [{n: names[0] for n, names in aliased.items()}] if len(aliased) > 1 else []
         for spelling in tries:
             self.spellings.update({(operation.id, n): a for n, a in spelling.items()})
-            if classify(self.profile, flow, self.call(flow)).success:
+            if self._accepted(flow):
                 return
             for name in spelling:
                 del self.spellings[(operation.id, name)]
+
+    def _accepted(self, flow: Flow) -> bool:
+        """A valid request of `flow` succeeds; for a flow with a `verdict` (a token check), its verdict
+        also differs from a made-up token's: a server that never read the token answers both alike."""
+        reply = self.call(flow)
+        if not classify(self.profile, flow, reply).success:
+            return False
+        if flow.verdict is None:
+            return True
+        valid = resolve(reply.json(), flow.verdict)
+        param = next((n for n in flow.params if flow.operation.params[n].role == "access_token"), None)
+        if param is None:
+            return True
+        made_up = self.call(flow, {param: "made-up-" + secrets.token_hex(8)})
+        if not classify(self.profile, flow, made_up).success:
+            return True
+        return resolve(made_up.json(), flow.verdict) != valid
 
     def probe_token(self, token: str) -> Reply:
         """Use `token` at the config's token_probe (a protected resource, RFC 6750)."""

@@ -1,5 +1,6 @@
 """Custom expiry (Ekuaibao lines 56-61, 135-142): for any positive number of days the answer is
-either an error or expireTime == min(now + days, the feature's expiry); empty is always an error.
+expireTime == min(now + days, the feature's expiry), never an error (the document says a day count
+beyond the feature's expiry is cut to it); empty is always an error.
 0, negative days and the string "null" are unsaid by the document: only a crash is wrong for them
 (their advice is EK-CUSTOM-EXPIRY-NONPOSITIVE and EK-CUSTOM-EXPIRY-NULL-STRING)."""
 
@@ -8,12 +9,11 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from conformance.checks.base import CheckContext, Traits, check, role_param
-from conformance.checks.expiry import TOLERANCE_S, expiry_value
+from conformance.checks.expiry import expiry_value, feature_expiry_ms, tolerance_s
 from conformance.checks.properties.runner import run_property
 from conformance.model.errors import PreconditionFailed
 
 DAY_MS = 86_400_000
-TOL_MS = TOLERANCE_S * 1000
 EMPTY = ("",)
 # Not numbers at all: the document says nothing about them beyond "days", so only a crash is wrong.
 NOT_NUMBERS = ("null", "abc", "1.5", " 7", "0x10", "1e3", "七", "-")
@@ -26,26 +26,6 @@ DAYS = st.one_of(
 )
 
 
-def _feature_expiry_ms(ctx: CheckContext, param: str) -> float | None:
-    """The feature's own expiry: from the config, or observed as the common answer to two huge
-    requests (a clamped expiry cannot depend on how far beyond it the request reaches)."""
-    configured = ctx.session.config.feature_expiry_ms
-    if configured is not None:
-        return float(configured)
-    answers = []
-    for days in (100_000, 1_000_000):
-        reply = ctx.session.call(ctx.flow, {param: str(days)})
-        if not ctx.outcome(reply).success:
-            return None
-        answers.append(expiry_value(ctx, reply))
-    if abs(answers[0] - answers[1]) > TOL_MS:
-        raise ctx.fail(
-            f"{param}=100000 and {param}=1000000 expire at {answers[0]} and {answers[1]}: "
-            "the custom expiry is not clamped to the feature's expiry"
-        )
-    return float(answers[1])
-
-
 @check("expiry_clamped", traits=Traits(weight=5))
 def expiry_clamped(ctx: CheckContext) -> None:
     """For any positive number of days, an answer is an error or states an epoch-millisecond expireTime of
@@ -56,7 +36,8 @@ def expiry_clamped(ctx: CheckContext) -> None:
     param = role_param(flow, "expire_days")
     if flow.expiry_unit != "epoch_ms":
         raise PreconditionFailed(f"{flow.name} states no epoch-millisecond expiry")
-    feature = _feature_expiry_ms(ctx, param)
+    feature = feature_expiry_ms(ctx, flow)
+    tol_ms = tolerance_s(ctx) * 1000
     observed_clamp: list[int] = []
 
     def answer_is_clamped(days: int | str) -> None:
@@ -71,23 +52,28 @@ def expiry_clamped(ctx: CheckContext) -> None:
             if days in EMPTY and outcome.success:
                 raise ctx.fail(f"{what}: an empty {param} must be refused, it was accepted")
             return
-        if not outcome.success or days <= 0:
-            return  # refusing a number of days the feature cannot grant is allowed; days <= 0 is unsaid
+        if days <= 0:
+            return  # 0 and negative days are unsaid (their advice is EK-CUSTOM-EXPIRY-NONPOSITIVE)
+        if not outcome.success:  # the document says a day count beyond the feature's expiry is cut to it
+            raise ctx.fail(
+                f"{what}: refused ({outcome.describe(reply)}); the expiry must be min(now + {days} days, "
+                "the feature's expiry)"
+            )
         got = expiry_value(ctx, reply)
-        low, high = before + days * DAY_MS - TOL_MS, after + days * DAY_MS + TOL_MS
+        low, high = before + days * DAY_MS - tol_ms, after + days * DAY_MS + tol_ms
         if feature is not None:
-            low, high = min(low, feature - TOL_MS), min(high, feature + TOL_MS)
+            low, high = min(low, feature - tol_ms), min(high, feature + tol_ms)
             if not low <= got <= high:
                 raise ctx.fail(
                     f"{what}: expireTime {got} is not min(now + {days} days, feature expiry {feature:.0f}) "
-                    f"(expected {low + TOL_MS:.0f}..{high - TOL_MS:.0f})"
+                    f"(expected {low + tol_ms:.0f}..{high - tol_ms:.0f})"
                 )
             return
         if got > high:
             raise ctx.fail(f"{what}: expireTime {got} is later than now + {days} days")
         if got < low:  # clamped: every clamped answer must be the same feature expiry
             observed_clamp.append(got)
-            if max(observed_clamp) - min(observed_clamp) > TOL_MS:
+            if max(observed_clamp) - min(observed_clamp) > tol_ms:
                 raise ctx.fail(f"{what}: clamped expiries differ ({min(observed_clamp)} vs {max(observed_clamp)})")
 
     explicit: list[int | str] = [*EMPTY, *NOT_NUMBERS[:2], -1, 0, 1, 30, 400, 4000, 10**6]

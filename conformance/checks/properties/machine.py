@@ -101,6 +101,11 @@ def machine_for(ctx: CheckContext, rules: Rules) -> type[LifecycleMachine]:
     source = session.flow(session.profile.token_source or "")
     undecided: list[Exception] = []
     undecided_steps = undecided
+    # Tokens whose fate a destroy left unsaid (the user's other tokens): no rule uses them again.
+    unsure: set[int] = set()
+
+    def usable(held: Held) -> bool:
+        return id(held) not in unsure
 
     def broke(requirement: Requirement, message: str) -> None:
         raise ctx.fail(f"{requirement.cite()} broken in a sequence: {message}")
@@ -139,6 +144,7 @@ def machine_for(ctx: CheckContext, rules: Rules) -> type[LifecycleMachine]:
             super().__init__()
             if not undecided:  # once undecided, the remaining examples are no-ops (see the check)
                 ctx.recorder.next_example()
+            unsure.clear()
             # The model's own view, for the probe invariant and the canonical sequence.
             self.alive: list[Held] = []
             self.ended: list[Held] = []
@@ -186,7 +192,7 @@ def machine_for(ctx: CheckContext, rules: Rules) -> type[LifecycleMachine]:
             return self.adopt(Held(tokens))
 
         @precondition(lambda self: rules.refresh_flow is not None)
-        @rule(target=live, held=consumes(live.filter(lambda h: h.refreshable)))
+        @rule(target=live, held=consumes(live.filter(lambda h: h.refreshable and usable(h))))
         @undecided_ends_run
         def refresh(self, held: Held) -> Held:
             flow = rules.refresh_flow
@@ -213,7 +219,7 @@ def machine_for(ctx: CheckContext, rules: Rules) -> type[LifecycleMachine]:
             expect_refused(requirement, flow, reply, "a used refresh token was accepted again")
 
         @precondition(lambda self: rules.destroy is not None)
-        @rule(target=destroyed, held=consumes(live))
+        @rule(target=destroyed, held=consumes(live.filter(usable)))
         @undecided_ends_run
         def destroy(self, held: Held) -> Held:
             assert rules.destroy is not None
@@ -221,8 +227,10 @@ def machine_for(ctx: CheckContext, rules: Rules) -> type[LifecycleMachine]:
             ctx.succeed(session.call(flow, tokens=held.tokens), flow, step="destroying a live token")
             self.drop(held)
             self.ended.append(held)
-            # A destroy may wrongly end other tokens too: probe the live ones again.
-            self.probed = {seen for seen in self.probed if not seen[1]}
+            # The document says the destroyed token stops working, nothing of the user's others
+            # (decision, UserCenter line 264): a destroy may end them too, so the model stops using them.
+            unsure.update(id(h) for h in self.alive)
+            self.alive.clear()
             return held
 
         @invariant()
@@ -237,7 +245,7 @@ def machine_for(ctx: CheckContext, rules: Rules) -> type[LifecycleMachine]:
                     continue
                 self.probed.add((id(held), alive))
                 for flow in rules.probes:
-                    ok = ctx.outcome(session.call(flow, tokens=held.tokens), flow).success
+                    ok = ctx.positive(session.call(flow, tokens=held.tokens), flow)
                     if not alive and ok:
                         broke(requirement, f"{flow.name} accepted a destroyed token")
                     if alive and not ok:
@@ -252,20 +260,18 @@ def machine_for(ctx: CheckContext, rules: Rules) -> type[LifecycleMachine]:
                     self.issue_tokens()
                 if rules.code is not None:
                     self.exchange(self.new_code())
-                if issues and len(self.alive) < 2:  # a destroy must leave a live token to probe
-                    self.issue_tokens()
                 refreshable = [h for h in self.alive if h.refreshable]
                 if rules.refresh_flow is not None and refreshable:
                     refreshed = self.refresh(refreshable[-1])
                     if rules.refresh_once is not None and isinstance(refreshed, Held):
                         self.replay_refresh(refreshed)
                 self.probe()
-                if rules.destroy is not None and self.alive:
-                    self.destroy(self.alive[0])
-                    self.probe()
                 coded = [h for h in self.alive if h.code is not None]
                 if coded:
                     self.replay_code(coded[-1])
+                if rules.destroy is not None and self.alive:
+                    self.destroy(self.alive[0])
+                    self.probe()
 
     return Lifecycle
 

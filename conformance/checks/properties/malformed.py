@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from conformance.checks.base import CheckContext, Traits, check
 from conformance.checks.properties.runner import run_property
 from conformance.model.spec import ErrorCode, Flow
+from conformance.model.violation import Violation
 from conformance.target.session import OMIT
 
 # Which situation a made-up value of a role is, in the spec's `error.situations`.
@@ -102,7 +103,15 @@ def expected_codes(ctx: CheckContext, flow: Flow, breakage: Breakage) -> tuple[E
     return ()  # a wrong method is not in any error table: any refusal will do
 
 
-@check("malformed_requests", traits=Traits(weight=5))
+@dataclass(frozen=True)
+class Malformed:
+    """`advice_garbage`: parameters whose made-up value the document does not say is refused (a
+    made-up value accepted is advice, a warning; missing or empty stays what the table says)."""
+
+    advice_garbage: tuple[str, ...] = ()
+
+
+@check("malformed_requests", options=Malformed, traits=Traits(weight=5))
 def malformed_requests(ctx: CheckContext) -> None:
     """Each documented parameter left out, sent empty or replaced by made-up values (and a fixed value
     such as grant_type replaced, and other HTTP methods) must get an error of the dialect: the codes
@@ -110,6 +119,7 @@ def malformed_requests(ctx: CheckContext) -> None:
     (an absent situation: any documented code; an empty list: any error). Another method only must
     not crash the server (a Hypothesis property)."""
     flow = ctx.flow
+    advice_garbage = set(ctx.option("advice_garbage", ()))
 
     def refused(breakage: Breakage) -> None:
         what = f"{flow.title} with {breakage.describe()}"
@@ -117,8 +127,8 @@ def malformed_requests(ctx: CheckContext) -> None:
             # The documents say which method a client uses, not that a server must refuse others (a
             # server may accept GET as well): only a crash is a violation here.
             reply = ctx.session.call(flow, method=breakage.value)
-            if reply.status >= 500:
-                raise ctx.fail(f"{what}: the server failed with HTTP {reply.status}")
+            if reply.status >= 500:  # no document says how an undocumented method is answered: advice
+                raise ctx.advise(f"{what}: the server failed with HTTP {reply.status}")
             return
         value = {"missing": OMIT, "empty": ""}.get(breakage.kind, breakage.value)
         overrides = {breakage.param: value}
@@ -126,6 +136,12 @@ def malformed_requests(ctx: CheckContext) -> None:
             role = flow.operation.params[breakage.param].role
             overrides = {n: value for n in flow.params if flow.operation.params[n].role == role}
         reply = ctx.session.call(flow, overrides)
+        if breakage.kind == "garbage" and breakage.param in advice_garbage:
+            try:
+                ctx.expect_error(reply, expected_codes(ctx, flow, breakage), what)
+            except Violation as exc:
+                raise ctx.advise(exc.message) from None
+            return
         ctx.expect_error(reply, expected_codes(ctx, flow, breakage), what)
 
     paths = ctx.session.profile.raw.get("paths", {})

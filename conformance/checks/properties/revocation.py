@@ -1,4 +1,5 @@
-"""Destroy revokes exactly the destroyed token (UserCenter /oauth/destoryToken, line 254-264)."""
+"""Destroy revokes the destroyed token (UserCenter /oauth/destoryToken, line 254-264), whichever of
+the user's tokens it is, as every probe (a flow that only looks at a token) sees it."""
 
 from __future__ import annotations
 
@@ -21,13 +22,15 @@ def destroy_revokes(ctx: CheckContext) -> None:
 
     def destroy_one(count: int, index: int) -> None:
         live = [ctx.tokens() for _ in range(count)]
-        doomed = live.pop(index % count)
+        doomed = live[index % count]
+        for probe in probes:
+            if not ctx.positive(session.call(probe, tokens=doomed), probe):
+                raise PreconditionFailed(f"{probe.name} does not accept a live access token, so it cannot probe one")
         ctx.succeed(session.call(ctx.flow, tokens=doomed), step="destroying a live token")
+        # Only the destroyed token must stop working; whether the user's other tokens survive is
+        # unsaid (decision, line 264), so they are not probed.
         for probe in probes:
             ctx.expect_error(session.call(probe, tokens=doomed), (), f"{probe.name} with the destroyed token", probe)
-            for n, kept in enumerate(live, start=1):
-                if not ctx.outcome(session.call(probe, tokens=kept), probe).success:
-                    raise ctx.fail(f"{probe.name} refused live token #{n} after another token was destroyed")
 
     run_property(
         ctx, st.tuples(st.integers(2, 4), st.integers(0, 3)), lambda t: destroy_one(*t), explicit=[(2, 0), (3, 1)]

@@ -12,9 +12,13 @@ from conformance.target.tokens import Tokens
 
 
 def refresh(ctx: CheckContext, tokens: Tokens, step: str) -> Tokens:
+    """One refresh of the chain. The chain is what the requirement is about (refreshes can be
+    chained, each giving the tokens of the next), so a refresh that fails is its failure."""
     flow = ctx.flow
     reply = ctx.session.call(flow, tokens=tokens)
-    ctx.succeed(reply, step=step)
+    outcome = ctx.outcome(reply)
+    if not outcome.success:
+        raise ctx.fail(f"{step}: the refresh did not succeed ({outcome.describe(reply)}); a chain of refreshes broke")
     return Tokens(
         ctx.session.issued(reply, flow, "access_token"), ctx.session.issued(reply, flow, "refresh_token"), reply
     )

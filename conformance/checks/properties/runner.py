@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from conformance.checks.base import CheckContext
 from conformance.model.errors import UNDECIDED
+from conformance.model.violation import Violation
 
 T = TypeVar("T")
 
@@ -30,21 +31,33 @@ def run_property(
     """Run `body` on the `explicit` examples, then on generated ones; a Violation is shrunk to a
     minimal example and re-raised.
 
+    An example that cannot be decided (a grant refused, say) is skipped; the requirement is `not
+    run` only when no example was decided. Advice (a finding no document line states) is raised
+    only after every example passed otherwise.
+
     The explicit examples cover every kind of case the property knows, so whether a fault is
     found never depends on the seed; the generated ones add variety on top.
     """
     session = ctx.session
     undecided: list[Exception] = []
+    advised: list[Violation] = []
+    decided = [0]
 
     @given(strategy)
     def prop(example: T) -> None:
-        if undecided:
-            return  # a step the property needs does not work: no use trying more examples
+        if undecided and not decided[0]:
+            return  # a step the property needs does not work at all: no use trying more examples
         ctx.recorder.next_example()
         try:
             body(example)
-        except UNDECIDED as exc:  # not a failure to shrink: the requirement is undecided (or not applicable)
+        except UNDECIDED as exc:  # not a failure to shrink: this example is undecided (or not applicable)
             undecided.append(exc)
+            return
+        except Violation as exc:
+            if not exc.advice:
+                raise
+            advised.append(exc)  # advice never hides a failure another example may show
+        decided[0] += 1
 
     for case in reversed(list(explicit)):
         prop = example(case)(prop)
@@ -58,5 +71,7 @@ def run_property(
     )(prop)
     prop = seed(session.seed)(prop)
     prop()
-    if undecided:
+    if undecided and not decided[0]:  # no example was decided: the requirement is not run
         raise undecided[0]
+    if advised:
+        raise advised[0]
