@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from conformance.model.spec import line_numbers, load_profile, load_profiles, spec_dir
-from conformance.report.trace import matrix, normative_lines, not_testable, render
+from conformance.report.trace import levels, matrix, normative_lines, not_testable, render
 
 DOCUMENT_PROFILES = [name for name, p in load_profiles().items() if p.document.endswith(".txt")]
 
@@ -46,3 +46,16 @@ def test_an_uncovered_normative_line_is_reported(tmp_path) -> None:
 
 def test_line_numbers() -> None:
     assert line_numbers(35, "77, 87-88", None, "RFC 6749 §4.1") == (35, 77, 87, 88)
+
+
+def test_trace_shows_each_requirement_s_line_wording_and_level() -> None:
+    """`trace` says why each requirement has its level: the line, its wording, the level chosen."""
+    rows = {row.requirement: row for row in levels(load_profiles()["ekuaibao"])}
+    single = rows["EK-VERIFY-CODE-SINGLE-USE"]
+    assert (single.level, single.line) == ("MUST", 15) and "只能" in single.wording
+    assert rows["EK-CORPORATION-ID-STABLE"].level == "SHOULD"
+    assert rows["EK-CORPORATION-ID-STABLE"].wording == "an example only"
+    assert "RFC-derived" in rows["EK-OLD-REFRESH-REJECTED"].wording
+    text = render(load_profiles()["usercenter"])
+    assert "UC-REFRESH-NEW-ACCESS-TOKEN" in text.split("levels:")[1]
+    assert "RFC-derived" in [line for line in text.splitlines() if "UC-REFRESH-NEW-ACCESS-TOKEN" in line][-1]

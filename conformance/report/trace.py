@@ -93,6 +93,56 @@ def matrix(profile: Profile) -> list[TraceRow]:
     return rows
 
 
+# Words that state a level in the documents: 只能 / 不能 / 必填 / 必须 / 无法 say MUST; advisory wording SHOULD.
+MUST_WORDS = ("只能", "不能", "必填", "必须", "无法", "直接返回错误", "是")
+SHOULD_WORDS = ("建议", "推荐", "可以", "可使用", "应该", "尽量")
+
+
+@dataclass(frozen=True)
+class LevelRow:
+    """Why a requirement has its level: the line it cites, that line's wording, the level chosen."""
+
+    requirement: str
+    level: str
+    source: str
+    line: int | None
+    text: str
+    wording: str
+
+
+def wording(text: str) -> str:
+    """The level-bearing words of a document line, as `trace` shows them."""
+    cells = {cell.strip() for cell in text.split("|")}
+    found = [w for w in MUST_WORDS if (w in cells if len(w) == 1 else w in text)]
+    if found:
+        return f"{' '.join(found)} (MUST wording)"
+    advice = [w for w in SHOULD_WORDS if w in text]
+    if advice:
+        return f"{' '.join(advice)} (advisory wording)"
+    if "//" in text:
+        return "stated in an example's comment"
+    if text.lstrip().startswith(('"', "{")):
+        return "an example only"
+    return "no modal word (a statement of what the server does)"
+
+
+def levels(profile: Profile) -> list[LevelRow]:
+    """One row per requirement: its cited line, that line's words and the level the spec gives it.
+    A requirement citing an RFC instead is RFC-derived (advice on a vendor profile)."""
+    text = document_lines(profile)
+    rows = []
+    for r in profile.requirements:
+        line = next((n for n in line_numbers(r.source.rpartition(":")[2]) if ":" in r.source), None)
+        body = text[line - 1].strip() if line and 0 < line <= len(text) else ""
+        level = f"{r.level}{', advisory' if r.advisory else ''}"
+        if line is None:
+            note = "RFC-derived: no document line" + (" (advice)" if r.advisory else " (the document defers to it)")
+        else:
+            note = wording(body)
+        rows.append(LevelRow(r.id, level, r.source, line, body, note))
+    return rows
+
+
 def render(profile: Profile) -> str:
     rows = matrix(profile)
     out = [f"{profile.name}: {profile.document}"]
@@ -111,4 +161,9 @@ def render(profile: Profile) -> str:
         f"normative lines: {len(normative)}; covered {covered}, not testable {untestable}, "
         f"uncovered {len(normative) - covered - untestable}  (* = normative)"
     )
+    out.append("levels: requirement, level chosen, the line it cites, that line's wording")
+    for level in levels(profile):
+        where = f":{level.line}" if level.line else level.source
+        quoted = f"  {level.text[:50]!r}" if level.text else ""
+        out.append(f"  {level.requirement:<40} {level.level:<17} {where:<16} {level.wording}{quoted}")
     return "\n".join(out)

@@ -117,6 +117,7 @@ class ProfileSession:
             if param.role == "code" and isinstance(value, str):
                 self._check_code_preconditions(flow, value, overrides, client)
             values[name] = value
+        values |= self.optional_values(flow, overrides)
         values |= self.pkce.additions(flow, values, overrides, self.code_origins)
         out = place(flow, values, basic=basic, spellings=self.spellings)
         self.last_sent, self.last_client_key = out.sent, client_key
@@ -155,6 +156,19 @@ class ProfileSession:
             if not outcome.success:
                 caps.learn(feature, client.get("client_id"), client_key, outcome.error_code)
         return reply
+
+    def optional_values(self, flow: Flow, overrides: Mapping[str, Any]) -> dict[str, Any]:
+        """The optional parameters `flow` accepts (its `optional`) that the config sets: the scope, a
+        `params` entry. A check that leaves one out overrides it (OMIT), and its evidence shows it."""
+        values: dict[str, Any] = {}
+        for name in flow.optional:
+            if name in overrides:
+                continue
+            param = flow.operation.params[name]
+            value = self.config.scope if param.role == "scope" else self.config.params.get(name)
+            if value:
+                values[name] = value
+        return values
 
     # -- PKCE (RFC 7636), used whenever the target declares it (see pkce.py) -------------------
     def pkce_verifier(self, challenge: str) -> str | None:

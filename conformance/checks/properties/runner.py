@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, Phase, example, given, seed, settings
 from hypothesis import strategies as st
 
 from conformance.checks.base import CheckContext
-from conformance.model.errors import UNDECIDED
+from conformance.model.errors import UNDECIDED, PreconditionFailed
 from conformance.model.violation import Violation
 
 T = TypeVar("T")
@@ -31,8 +31,10 @@ def run_property(
     """Run `body` on the `explicit` examples, then on generated ones; a Violation is shrunk to a
     minimal example and re-raised.
 
-    An example that cannot be decided (a grant refused, say) is skipped; the requirement is `not
-    run` only when no example was decided. Advice (a finding no document line states) is raised
+    An example whose step did not work (PreconditionFailed: a grant refused, say) is skipped; the
+    requirement is `not run` only when no example was decided. A feature not offered or a value not
+    configured (NotApplicable, MissingPrerequisite) concerns every example of its kind: it ends the
+    property with that verdict. Advice (a finding no document line states) is raised
     only after every example passed otherwise.
 
     The explicit examples cover every kind of case the property knows, so whether a fault is
@@ -41,17 +43,21 @@ def run_property(
     session = ctx.session
     undecided: list[Exception] = []
     advised: list[Violation] = []
+    settled: list[Exception] = []  # NotApplicable / MissingPrerequisite: the requirement is undecided
     decided = [0]
 
     @given(strategy)
     def prop(example: T) -> None:
-        if undecided and not decided[0]:
-            return  # a step the property needs does not work at all: no use trying more examples
+        if settled or (undecided and not decided[0]):
+            return  # a step the property needs does not work (or never can): no use trying more examples
         ctx.recorder.next_example()
         try:
             body(example)
-        except UNDECIDED as exc:  # not a failure to shrink: this example is undecided (or not applicable)
+        except PreconditionFailed as exc:  # this example's step did not work: skip it, keep what was decided
             undecided.append(exc)
+            return
+        except UNDECIDED as exc:  # not offered, or not configured: no example of its kind can ever be decided
+            settled.append(exc)
             return
         except Violation as exc:
             if not exc.advice:
@@ -71,6 +77,8 @@ def run_property(
     )(prop)
     prop = seed(session.seed)(prop)
     prop()
+    if settled:
+        raise settled[0]
     if undecided and not decided[0]:  # no example was decided: the requirement is not run
         raise undecided[0]
     if advised:
