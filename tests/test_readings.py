@@ -19,7 +19,7 @@ from conformance.model.spec import load_profiles
 from conformance.servers import PROFILES, reference_config
 from conformance.servers.registry import load
 from conformance.target.client import TargetClient
-from conformance.target.session import ProfileSession
+from conformance.target.session import OMIT, ProfileSession
 from conformance.target.validation import ResponseValidator
 
 from .fixtures.reference import Harness
@@ -116,5 +116,22 @@ def test_transforms_config_changes_what_is_sent(harness: Harness) -> None:
         reply = session.call("token_by_password")
         sent = json.loads(reply.exchange.request_body)
         assert sent["shapassword"] == hashlib.sha256(b"wonderland").hexdigest()
+    finally:
+        session.client.close()
+
+
+def test_configured_scope_is_sent_by_every_flow_that_accepts_it(harness: Harness) -> None:
+    """Issue 17: the authorization request carries the configured scope (an OpenID provider refuses
+    one without `openid`), and so do the grants that take one; a check may still leave it out."""
+    session, _ = _session(harness, "rfc6749")
+    try:
+        code = session.new_code()
+        assert session.code_origins[code].params.get("scope") == "read write"
+        session.call("password")
+        assert session.last_sent.get("scope") == "read write"
+        session.call("password", {"scope": OMIT})
+        assert "scope" not in session.last_sent
+        session.call("exchange_code")  # RFC 6749 §4.1.3 takes no scope
+        assert "scope" not in session.last_sent
     finally:
         session.client.close()
