@@ -111,8 +111,12 @@ def machine_for(ctx: CheckContext, rules: Rules) -> type[LifecycleMachine]:
         raise ctx.fail(f"{requirement.cite()} broken in a sequence: {message}")
 
     def expect_refused(requirement: Requirement, flow: Flow, reply: Reply, what: str) -> None:
+        """Refused: not a success (nor a token check's positive verdict), and no crash; a 5xx that carries
+        the documented failure signal, where the document states no error status, is a refusal."""
         outcome = ctx.outcome(reply, flow)
-        if outcome.success or reply.status >= 500:
+        error = session.profile.error
+        signalled = outcome.error and error is not None and bool(error.pointer) and not error.status
+        if ctx.positive(reply, flow) or (reply.status >= 500 and not signalled):
             broke(requirement, f"{what}: got {outcome.describe(reply)}")
 
     def undecided_ends_run(rule_fn: Callable[..., Any]) -> Callable[..., Any]:
