@@ -183,9 +183,9 @@ class CheckContext:
             return outcome
         if error is not None and error.status and reply.status not in error.status:
             raise self.fail(f"{what}: an error must be HTTP {'/'.join(map(str, error.status))}, got {reply.status}")
-        unsignalled_http_error = (
-            400 <= reply.status < 500 and not outcome.error and error is not None and not error.status
-        )
+        # A 4xx without the dialect's signal, where the document states no error status, is an HTTP
+        # refusal: its body is not judged against the dialect's error schema (UserCenter, line 68).
+        unsignalled_http_error = 400 <= reply.status < 500 and not signalled and error is not None and not error.status
         if error is not None and not unsignalled_http_error:
             problems = self.validator.problems(reply, flow.operation)
             if problems:

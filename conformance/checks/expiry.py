@@ -92,8 +92,9 @@ class DefaultLifetime(Lifetime):
 
 @check("expiry_default", options=DefaultLifetime)
 def expiry_default(ctx: CheckContext) -> None:
-    """A valid request without a lifetime parameter states a lifetime of `seconds` (within the clocks'
-    tolerance), read from the flow's `issues.expiry` in its `expiry_unit`."""
+    """A valid request without a lifetime parameter states a lifetime of `seconds` (within the spec's
+    expiry_tolerance, else the clocks' 600 s), read from the flow's `issues.expiry` in its
+    `expiry_unit`; with `clamped_by`, an expiry cut to the feature's own (observed at that flow) passes."""
     flow = ctx.flow
     expected = float(ctx.option("seconds"))
     tolerance = tolerance_s(ctx)

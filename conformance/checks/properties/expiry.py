@@ -28,9 +28,10 @@ DAYS = st.one_of(
 
 @check("expiry_clamped", traits=Traits(weight=5))
 def expiry_clamped(ctx: CheckContext) -> None:
-    """For any positive number of days, an answer is an error or states an epoch-millisecond expireTime of
-    min(now + days, the feature's own expiry) (feature_expiry_ms, else discovered); an empty value
-    must be refused; for values that are no number only a crash is wrong (a Hypothesis property)."""
+    """For any positive number of days, the answer is a success stating an epoch-millisecond expireTime
+    of min(now + days, the feature's own expiry) (feature_expiry_ms, else discovered), within the
+    spec's expiry_tolerance; a refusal is no clamp and fails; an empty value must be refused; for 0,
+    negative days and values that are no number only a crash is wrong (a Hypothesis property)."""
     flow = ctx.flow
     session = ctx.session
     param = role_param(flow, "expire_days")

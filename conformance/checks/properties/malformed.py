@@ -116,8 +116,9 @@ def malformed_requests(ctx: CheckContext) -> None:
     """Each documented parameter left out, sent empty or replaced by made-up values (and a fixed value
     such as grant_type replaced, and other HTTP methods) must get an error of the dialect: the codes
     of `on_missing` for a missing or empty parameter, of `error.situations` for a made-up credential
-    (an absent situation: any documented code; an empty list: any error). Another method only must
-    not crash the server (a Hypothesis property)."""
+    (an absent situation: any documented code; an empty list: any error). A made-up value of a
+    parameter in `advice_garbage`, and a crash on another HTTP method, are advice (a Hypothesis
+    property)."""
     flow = ctx.flow
     advice_garbage = set(ctx.option("advice_garbage", ()))
 

@@ -13,8 +13,9 @@ from conformance.model.errors import PreconditionFailed
 
 @check("destroy_revokes", options=Probes, traits=Traits(weight=5, lifecycle="destroy"))
 def destroy_revokes(ctx: CheckContext) -> None:
-    """Of two to four live tokens, the flow destroys one; then every flow in `probes` must refuse the
-    destroyed token and still accept each of the others (a Hypothesis property over count and choice)."""
+    """Of two to four live tokens, the flow destroys one (each probe first accepts it); then every flow
+    in `probes` must refuse the destroyed token (a token check by its `verdict`). The user's other
+    tokens are not probed: a destroy may end them too (a Hypothesis property over count and choice)."""
     session = ctx.session
     probes = [session.flow(name) for name in ctx.option("probes", ())]
     if not probes:
