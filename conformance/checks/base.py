@@ -14,6 +14,7 @@ from typing import Any
 
 from conformance.checks.options import NoOptions
 from conformance.model.errors import MissingPrerequisite, PreconditionFailed
+from conformance.model.sanitize import visible
 from conformance.model.spec import ErrorCode, Flow, Requirement
 from conformance.model.violation import Violation
 from conformance.target.client import Reply
@@ -129,7 +130,8 @@ class CheckContext:
     # -- verdicts ---------------------------------------------------------------------------
     def fail(self, message: str) -> Violation:
         """A violation of this requirement, carrying every exchange of the test as evidence."""
-        return Violation(self.requirement, message, list(self.recorder.example))
+        masked = visible(self.session.masker.mask(message))  # allure and junit copy it as they get it
+        return Violation(self.requirement, masked, list(self.recorder.example))
 
     def outcome(self, reply: Reply, flow: Flow | None = None) -> Outcome:
         return classify(self.session.profile, flow or self.flow, reply)
