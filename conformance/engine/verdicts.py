@@ -16,8 +16,8 @@ from enum import StrEnum
 from conformance.checks.base import CheckContext
 from conformance.engine.plan import Binding
 from conformance.model.errors import MissingPrerequisite, NotApplicable, PreconditionFailed, SuiteBug, SuiteError
-from conformance.model.sanitize import cut, one_line, visible
 from conformance.model.exchange import EvidenceLog
+from conformance.model.sanitize import cut, one_line, visible
 from conformance.model.spec import Level, Requirement
 from conformance.model.violation import Violation
 from conformance.target.evidence import Recorder, recording
@@ -129,7 +129,7 @@ def decide(binding: Binding, session: ProfileSession, validator: ResponseValidat
         except Violation as exc:
             lenient = requirement.advisory or (requirement.level != Level.MUST and not strict)
             return verdict(Status.WARNING if lenient else Status.FAIL, exc.message, violation=exc)
-        except Exception as exc:  # noqa: BLE001 - whatever else is the suite's own bug, told as one
+        except Exception as exc:
             bug = suite_bug(exc, mask)
             return verdict(Status.ERROR, str(bug), error=bug)
     if recorder.total == 0:
@@ -183,21 +183,7 @@ class ItemTrace:
     def selected(self) -> bool:
         return bool(self.nodeids) and not self.deselected
 
-    REASON_LIMIT = 2000  # characters of a reason kept (after masking): a 64 KB error_description is cut
-
-
-def suite_bug(exc: BaseException, mask: Callable[[str], str]) -> SuiteBug:
-    """An exception no target can cause (the client and session turn those into verdicts): a bug
-    in the suite. Its traceback is kept masked, sanitized and without locals, for the bug report."""
-    frames = traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-12)
-    detail = one_line(mask(f"{type(exc).__name__}: {exc}"))
-    return SuiteBug(
-        f"internal error in oauth2-conformance (a bug: please report it): {cut(detail, 500)}",
-        visible(mask("".join(frames))),
-    )
-
-
-def absent(self, requirement: Requirement) -> Verdict:
+    def absent(self, requirement: Requirement) -> Verdict:
         """The verdict of a requirement whose check never ran, so recorded no verdict."""
         if not self.nodeids:
             return absent(requirement, Status.NOT_RUN, NEVER_COLLECTED)

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field, replace
 from conformance.model.masking import Masker
 from conformance.model.sanitize import cut, one_line, visible
 
-
 URL_LIMIT = 2000  # characters of a URL or header shown (a 64 KB Location header is cut, after masking)
 
 

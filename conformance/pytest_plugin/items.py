@@ -10,8 +10,8 @@ import pytest
 from conformance.engine.runtime import Runtime
 from conformance.engine.verdicts import Status, Verdict, absent, decide, suite_bug
 from conformance.model.errors import SuiteBug, SuiteError
-from conformance.model.sanitize import one_line, visible
 from conformance.model.exchange import curl_script, render_all
+from conformance.model.sanitize import one_line, visible
 from conformance.model.spec import Profile, Requirement
 from conformance.model.violation import Violation
 from conformance.pytest_plugin.locks import guard
@@ -74,7 +74,7 @@ class RequirementItem(pytest.Item):
         except SuiteError as exc:  # the session could not be set up (a config or target problem)
             reason = one_line(self.runtime.masker.mask(str(exc)))
             verdict = replace(absent(requirement, Status.ERROR, reason), error=exc)
-        except Exception as exc:  # noqa: BLE001 - outside decide: a bug, shown without locals, masked
+        except Exception as exc:
             bug = suite_bug(exc, self.runtime.masker.mask)
             verdict = replace(absent(requirement, Status.ERROR, str(bug)), error=bug)
         self.verdict = verdict
