@@ -28,6 +28,7 @@ BODY_KEPT = 4096  # bytes of a response body kept as evidence
 # What the request the target's answer led to cannot be sent as: a URL that is no HTTP URL or has
 # characters no URL may hold, a header value h11 refuses. The target's doing, not a transport error.
 UNSENDABLE = (httpx.InvalidURL, httpx.UnsupportedProtocol, httpx.LocalProtocolError)
+BAD_LOCATION = "Invalid URL in location header"  # httpx's RemoteProtocolError for such an answer
 
 
 @dataclass(frozen=True)
@@ -152,17 +153,23 @@ class TargetClient:
         except UNSENDABLE as exc:
             exchange.elapsed_ms = (time.monotonic() - started) * 1000
             exchange.error = self._unsendable(exc, method, url)
+            raise UnusableAnswer(exchange.error) from None  # nothing was sent: the breaker stays as it is
+        except httpx.RemoteProtocolError as exc:
+            if not str(exc).startswith(BAD_LOCATION):
+                raise self._transport_error(exc, exchange, started, method, url) from None
+            exchange.elapsed_ms = (time.monotonic() - started) * 1000
+            where = f"{method} {urlsplit(url).path or '/'}"
+            exchange.error = f"the answer to {where} has a Location no URL may hold ({str(exc).splitlines()[0]})"
+            self.consecutive_failures = 0  # it answered
             raise UnusableAnswer(exchange.error) from None
         except httpx.DecodingError as exc:
             exchange.elapsed_ms = (time.monotonic() - started) * 1000
             where = f"{method} {urlsplit(url).path or '/'}"
             exchange.error = f"the answer to {where} cannot be decoded as its Content-Encoding says ({exc})"
+            self.consecutive_failures = 0  # it answered
             raise UnusableAnswer(exchange.error) from None
         except httpx.HTTPError as exc:
-            exchange.elapsed_ms = (time.monotonic() - started) * 1000
-            exchange.error = self.last_error = self._explain(exc, method, url)
-            self.consecutive_failures += 1
-            raise TargetError(exchange.error) from None
+            raise self._transport_error(exc, exchange, started, method, url) from None
         self.consecutive_failures = 0
         exchange.elapsed_ms = (time.monotonic() - started) * 1000
         exchange.status = response.status_code
@@ -190,6 +197,15 @@ class TargetClient:
             if size > self.config.max_body:
                 return b"".join(chunks)[: self.config.max_body], True
         return b"".join(chunks), False
+
+    def _transport_error(
+        self, exc: httpx.HTTPError, exchange: Exchange, started: float, method: str, url: str
+    ) -> TargetError:
+        """The target could not be talked to: recorded, counted for the circuit breaker, explained."""
+        exchange.elapsed_ms = (time.monotonic() - started) * 1000
+        exchange.error = self.last_error = self._explain(exc, method, url)
+        self.consecutive_failures += 1
+        return TargetError(exchange.error)
 
     @staticmethod
     def _unsendable(exc: Exception, method: str, url: str) -> str:
