@@ -34,7 +34,10 @@ SECRET_NAMES = re.compile(
 # key=value in a query, form or fragment, and "key": "value" in JSON; never prose like "key: value".
 _KV = re.compile(
     r"(?:(?<![\w\-])(?P<key>[A-Za-z_]\w*)(?P<sep>=)(?P<value>[^&#\s\"'\\]+))"
-    r"|(?:(?P<q>\\?\")(?P<jkey>[A-Za-z_]\w*)\\?\"(?P<jsep>\s*:\s*\\?\")(?P<jvalue>[^\"\\]+))"
+    # JSON as it is: the value runs to the closing quote, escapes (a token `\"`) included.
+    r"|(?:(?P<q>\")(?P<jkey>[A-Za-z_]\w*)\"(?P<jsep>\s*:\s*\")(?P<jvalue>(?:[^\"\\]|\\.)+))"
+    # JSON inside a JSON string (`\"key\": \"value\"`): the value runs to the next backslash.
+    r"|(?:(?P<eq>\\\")(?P<ekey>[A-Za-z_]\w*)\\\"(?P<esep>\s*:\s*\\\")(?P<evalue>[^\"\\]+))"
 )
 # An Authorization header value: the scheme stays, the credentials go.
 _CREDENTIALS = re.compile(r"^(?P<scheme>[A-Za-z][\w.+-]*)\s+(?P<credentials>\S.*)$", re.S)
@@ -212,8 +215,10 @@ class Masker:
 def _mask_named(match: re.Match[str]) -> str:
     if match["key"] is not None:
         key, sep, value, quote_ = match["key"], match["sep"], match["value"], ""
-    else:
+    elif match["jkey"] is not None:
         key, sep, value, quote_ = match["jkey"], match["jsep"], match["jvalue"], match["q"]
+    else:
+        key, sep, value, quote_ = match["ekey"], match["esep"], match["evalue"], match["eq"]
     if SECRET_NAMES.match(key) and not value.startswith("‹"):
         return f"{quote_}{key}{quote_}{sep}‹{key.lower()}›"
     return match.group(0)

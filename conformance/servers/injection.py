@@ -124,7 +124,8 @@ class Injecting:
                     if self.codes:
                         body["error"] = f"{body['error']}{PAYLOAD}"
                 raw = json.dumps(body).encode()  # ensure_ascii: the lone surrogate travels as \\ud800
-        headers.append((b"x-injected", (HEADER_PAYLOAD + echo[:200]).encode("latin-1", "replace")))
+        secret = self.state.client.client_secret  # not the request's echo: uvicorn refuses controls in headers
+        headers.append((b"x-injected", f"{HEADER_PAYLOAD} ({secret}.)".encode("latin-1", "replace")))
         headers.append((b"content-length", str(len(raw)).encode()))
         await send({"type": "http.response.start", "status": start.get("status", 200), "headers": headers})
         await send({"type": "http.response.body", "body": raw})
