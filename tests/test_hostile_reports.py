@@ -14,6 +14,7 @@ import base64
 import html
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 from xml.etree import ElementTree
@@ -21,6 +22,8 @@ from xml.etree import ElementTree
 import pytest
 import yaml
 
+from conformance.checks.base import CheckContext
+from conformance.checks.catalog import REGISTRY
 from conformance.model.masking import MIN_SUBSTRING
 from conformance.servers import ReferenceServer, reference_config
 from conformance.servers.injection import REPORT_WORDS, Injecting, InjectingState
@@ -75,8 +78,9 @@ def junit_outcomes(run: SuiteRun) -> dict[str, str]:
     return outcomes
 
 
-def assert_nothing_leaks_or_acts(run: SuiteRun) -> None:
-    """No secret under any spelling, no raw control, in any file of the run or in the terminal."""
+def assert_nothing_leaks_or_acts(run: SuiteRun, *, suite_bug: bool = False) -> None:
+    """No secret under any spelling, no raw control, in any file of the run or in the terminal; no
+    traceback but (for a bug of the suite's own) the bug's."""
     secrets = secret_spellings(run.issued)
     output = run.result.stdout.str() + run.result.stderr.str()
     problems = [f"terminal: {what}" for s, what in secrets.items() if s in output]
@@ -92,7 +96,8 @@ def assert_nothing_leaks_or_acts(run: SuiteRun) -> None:
         for named in (f"access_token={quote_plus(word)}&", f'"access_token": {json.dumps(word)}', f"Bearer {word}\n"):
             problems += [f"{p.name}: {named!r}" for p in run.files() if named in p.read_text("utf-8", "replace")]
     assert not problems, "\n".join(problems)
-    assert "INTERNALERROR" not in output and "Traceback" not in output
+    assert "INTERNALERROR" not in output
+    assert ("Traceback" in output) == suite_bug
 
 
 @pytest.fixture
@@ -102,7 +107,7 @@ def clean_and_hostile(suite_run: SuiteRunner, tmp_path: Path) -> tuple[SuiteRun,
     return clean, hostile
 
 
-def test_injected_content_changes_no_verdict_and_parses_everywhere(
+def test_injected_content_changes_no_verdict_and_parses(
     clean_and_hostile: tuple[SuiteRun, SuiteRun],
 ) -> None:
     clean, hostile = clean_and_hostile
@@ -147,3 +152,27 @@ def test_nothing_from_the_server_runs_in_the_summary(
             assert "pwned" not in dom.split("<body", 1)[0].split("</title>", 1)[0], "the title was changed"
             assert "data-pwned" not in dom and "<script>document.title" not in dom
             assert not re.search(r"<img[^>]*onerror", dom) and 'href="javascript:' not in dom
+
+
+def test_a_suite_bug_is_an_error_and_its_traceback_shows_no_locals(
+    suite_run: SuiteRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`error` is the suite's own bug (or a target it cannot talk to): shown with a masked traceback,
+    no locals even under --showlocals; the target's answers never end there (test_hostile.py)."""
+    declaration = REGISTRY["bad_credential"]
+
+    def buggy(ctx: CheckContext) -> None:
+        form = {"client_secret": ctx.session.config.client_secret, "padding": "x" * 10}
+        ctx.session.client.send("POST", ctx.session.base_url + "/oauth/token")
+        raise KeyError(f"no such field in {form}")
+
+    monkeypatch.setitem(REGISTRY, "bad_credential", replace(declaration, run=buggy))
+    run = suite_run("--profile", "yixin", "-k", "YX-BAD-CODE", "--showlocals", "--tb=long", "-rE")
+    record = run.record("YX-BAD-CODE")
+    assert record["verdict"] == "error"
+    assert record["reason"].startswith("internal error in oauth2-conformance (a bug: please report it): KeyError")
+    output = run.result.stdout.str()
+    assert "in buggy" in output and "raise KeyError" in output, "the bug's traceback is shown"
+    assert "secret-1" not in output and "padding" not in output.split("raise KeyError")[0].split("in buggy")[-1]
+    assert "form = " not in output and "ctx = " not in output, "no locals"
+    assert_nothing_leaks_or_acts(run, suite_bug=True)
