@@ -21,11 +21,13 @@ from xml.etree import ElementTree
 
 import pytest
 import yaml
+from starlette.types import ASGIApp
 
 from conformance.checks.base import CheckContext
 from conformance.checks.catalog import REGISTRY
 from conformance.model.masking import MIN_SUBSTRING
 from conformance.servers import ReferenceServer, reference_config
+from conformance.servers.base import ServerState
 from conformance.servers.injection import REPORT_WORDS, Injecting, InjectingState
 
 from .fixtures.browser import Chromium
@@ -52,8 +54,13 @@ def secret_spellings(issued: dict[str, str]) -> dict[str, str]:
 
 
 def run_yixin(suite_run: SuiteRunner, tmp_path: Path, *, inject: bool, codes: bool = False, run_id: str) -> SuiteRun:
-    options = {"state_type": InjectingState, "wrap": lambda app, st: Injecting(app, st, codes=codes)} if inject else {}
-    with ReferenceServer(["yixin"], **options) as server:  # type: ignore[arg-type]
+    def injecting(app: ASGIApp, state: ServerState) -> ASGIApp:
+        return Injecting(app, state, codes=codes)
+
+    server = (
+        ReferenceServer(["yixin"], state_type=InjectingState, wrap=injecting) if inject else ReferenceServer(["yixin"])
+    )
+    with server:
         server.states["yixin"].set_faults({FAULT})
         url = server.url("yixin")
         config = tmp_path / f"{run_id}.yaml"
