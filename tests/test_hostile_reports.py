@@ -34,6 +34,9 @@ from .fixtures.browser import Chromium
 from .fixtures.report_runs import SuiteRun, SuiteRunner
 
 CONFIGURED = ("secret-1", "wonderland")
+# The start of the client secret, as a cut before masking would leave it: at the end of a line or
+# before a cut marker (and never `client_secret-required`).
+SECRET_START = re.compile(r"(?<![\w‹])(?:secret-|secr(?:e|et)?(?=$|\n|…))", re.M)
 RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 FAULT = "code_reusable"
 
@@ -91,12 +94,14 @@ def assert_nothing_leaks_or_acts(run: SuiteRun, *, suite_bug: bool = False) -> N
     secrets = secret_spellings(run.issued)
     output = run.result.stdout.str() + run.result.stderr.str()
     problems = [f"terminal: {what}" for s, what in secrets.items() if s in output]
+    problems += [f"terminal: {m!r}" for m in SECRET_START.findall(output)]
     if RAW_CONTROL.search(output):
         problems.append(f"terminal: raw {RAW_CONTROL.findall(output)[:5]}")
     for path in run.files():
         text = path.read_bytes().decode("utf-8", "surrogateescape")
         name = path.relative_to(run.run_dir)
         problems += [f"{name}: {what}" for s, what in secrets.items() if s in text]
+        problems += [f"{name}: the start of the secret" for _ in SECRET_START.findall(text)[:1]]
         if RAW_CONTROL.search(text):
             problems.append(f"{name}: raw {RAW_CONTROL.findall(text)[:5]}")
     for word in REPORT_WORDS:  # short tokens are masked where they are named

@@ -110,6 +110,7 @@ def test_the_sanitizers() -> None:
     assert xml_text("a\x00b\x1bc\ud800\n") == "a\\x00b\\x1bc\\ud800\n"
     assert json_text("ok\ud800") == "ok\\ud800" and json_text("‹x›\x1b") == "‹x›\x1b"
     assert cut("x" * 10, 4) == "xxxx… [6 more characters cut]" and cut("xy", 4) == "xy"
+    assert cut("ab‹code#1›cd", 5) == "ab… [10 more characters cut]"
     ElementTree.fromstring(f"<a b='{xml_text(ESC_SEQUENCES)}'>{xml_text(ESC_SEQUENCES)}</a>")
 
 

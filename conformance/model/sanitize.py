@@ -63,10 +63,15 @@ def json_text(text: str) -> str:
 
 
 def cut(text: str, limit: int) -> str:
-    """`text` within `limit` characters plus a marker saying how much was cut (after masking only)."""
+    """`text` within `limit` characters plus a marker saying how much was cut (after masking only);
+    never inside a mask's alias (`‹access_token#2›`), which would read as a half-shown secret."""
     if len(text) <= limit:
         return text
-    return text[:limit] + CUT_MARKER.format(n=len(text) - limit)
+    head = text[:limit]
+    opened = head.rfind("‹")
+    if opened > head.rfind("›"):
+        head = head[:opened]
+    return head + CUT_MARKER.format(n=len(text) - len(head))
 
 
 def has_unsafe(text: str) -> bool:

@@ -4,7 +4,8 @@
 answers gains a `message` with markup, event handlers, `javascript:` URLs, ANSI/OSC sequences
 (title, screen clear, OSC 8 link, OSC 52 clipboard write), C0/C1 controls, bidi overrides and a lone
 surrogate, plus an echo of what the suite sent (form body, Authorization header, the client secret
-followed by punctuation, URL- and Base64-spelled), and an `error_description` that does the same.
+followed by punctuation, URL- and Base64-spelled, and repeated so that some echo straddles every
+cut), and an `error_description` that does the same.
 Answers also carry a header with markup and a C1 control (uvicorn refuses C0 in headers; the raw
 `hostile.py` server covers those). `InjectingState` issues access tokens named like the report's
 own words (`pass`, `fail`, `verdict`, `name`, `testcase`, `</style>`, `"`).
@@ -119,6 +120,10 @@ class Injecting:
                 body = None
             if isinstance(body, dict):
                 body["message"] = PAYLOAD + echo
+                # The secret at every few characters across the first 4 KB and beyond: some occurrence
+                # straddles the rendering's cut (2,000) and the client's kept bytes (4,096).
+                secret = self.state.client.client_secret
+                body["echoes"] = "".join(f"{secret}{'.' * (i % 3 + 1)}" for i in range(450))
                 if "error" in body:
                     body["error_description"] = f"{body.get('error_description', '')} {PAYLOAD}{echo}"
                     if self.codes:
