@@ -129,7 +129,7 @@ def decide(binding: Binding, session: ProfileSession, validator: ResponseValidat
         except Violation as exc:
             lenient = requirement.advisory or (requirement.level != Level.MUST and not strict)
             return verdict(Status.WARNING if lenient else Status.FAIL, exc.message, violation=exc)
-        except Exception as exc:
+        except Exception as exc:  # everything a target can cause became one of the above: a bug of ours
             bug = suite_bug(exc, mask)
             return verdict(Status.ERROR, str(bug), error=bug)
     if recorder.total == 0:

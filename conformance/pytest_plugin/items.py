@@ -74,7 +74,7 @@ class RequirementItem(pytest.Item):
         except SuiteError as exc:  # the session could not be set up (a config or target problem)
             reason = one_line(self.runtime.masker.mask(str(exc)))
             verdict = replace(absent(requirement, Status.ERROR, reason), error=exc)
-        except Exception as exc:
+        except Exception as exc:  # outside decide: a bug of ours, told masked and without locals
             bug = suite_bug(exc, self.runtime.masker.mask)
             verdict = replace(absent(requirement, Status.ERROR, str(bug)), error=bug)
         self.verdict = verdict
