@@ -46,7 +46,7 @@ def test_rfc6749_metadata_login_page_and_skeleton(reference: ReferenceServer, mo
     ]
     assert raw["login"][1]["press"]  # the consent page init could not see: press its approve button
     for name in names:
-        monkeypatch.setenv(name, "x")
+        monkeypatch.setenv(name, "x-long-enough")  # a secret shorter than 8 characters is refused
     config_module.from_mapping(raw)  # a valid target config once the variables are set
 
 

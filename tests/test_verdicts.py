@@ -9,7 +9,8 @@ from conformance.checks.catalog import REGISTRY
 from conformance.checks.options import NoOptions
 from conformance.engine.plan import bind
 from conformance.engine.verdicts import NO_EXCHANGE, Status, decide
-from conformance.model.errors import MissingPrerequisite, NotApplicable, PreconditionFailed, TargetError
+from conformance.model.errors import MissingPrerequisite, NotApplicable, PreconditionFailed, SuiteBug, TargetError
+from conformance.model.sanitize import has_unsafe
 from conformance.model.spec import Level, Requirement
 
 from .fixtures.reference import Harness
@@ -111,3 +112,38 @@ def test_evidence_belongs_to_the_requirement_being_decided(harness: Harness, scr
     assert first.exchanges == second.exchanges == 1
     assert next(iter(first.log)) is not next(iter(second.log))
     assert outside.exchange not in list(first.log) + list(second.log)
+
+
+# -- whose fault an exception is (issue 21) ----------------------------------------------------
+def test_a_suite_bug_is_an_error_told_without_locals(harness: Harness, scratch_check) -> None:
+    def buggy(ctx: CheckContext) -> None:
+        _probe(ctx)
+        form = {"client_secret": ctx.session.config.client_secret}  # a local a traceback would show
+        raise TypeError(f"unexpected {form}")
+
+    verdict = _decide(harness, _requirement(scratch_check("t_buggy", buggy)))
+    assert verdict.status == Status.ERROR and isinstance(verdict.error, SuiteBug)
+    assert verdict.reason.startswith("internal error in oauth2-conformance (a bug: please report it): TypeError")
+    assert "secret-1" not in verdict.reason + verdict.error.trace
+    assert "in buggy" in verdict.error.trace and "form = " not in verdict.error.trace
+
+
+@pytest.mark.parametrize(
+    ("url", "headers"),
+    [
+        ("javascript:alert(1)//\x1b]52;c;aGk=\x07", {}),  # a redirect the target chose
+        ("/oauth/token\x1b[2J", {}),  # a same-origin location no URL may hold
+        ("/oauth/token", {"authorization": "Bearer t\u00e9\u2603"}),  # a token no header can carry
+    ],
+)
+def test_what_the_target_answered_is_never_a_suite_error(
+    harness: Harness, scratch_check, url: str, headers: dict[str, str]
+) -> None:
+    def follows(ctx: CheckContext) -> None:
+        _probe(ctx)
+        target = url if ":" in url.split("/")[0] else ctx.session.base_url + url
+        ctx.session.client.send("GET", target, headers=headers)
+
+    verdict = _decide(harness, _requirement(scratch_check("t_follows", follows)))
+    assert verdict.status == Status.NOT_RUN, verdict.reason
+    assert verdict.reason.startswith("could not send GET") and not has_unsafe(verdict.reason)

@@ -15,6 +15,7 @@ from typing import Any
 from conformance.checks.options import NoOptions
 from conformance.model.errors import MissingPrerequisite, PreconditionFailed
 from conformance.model.pointer import MISSING, resolve
+from conformance.model.sanitize import visible
 from conformance.model.spec import ErrorCode, Flow, Requirement
 from conformance.model.violation import Violation
 from conformance.target.client import Reply
@@ -131,13 +132,13 @@ class CheckContext:
     # -- verdicts ---------------------------------------------------------------------------
     def fail(self, message: str) -> Violation:
         """A violation of this requirement, carrying every exchange of the test as evidence."""
-        return Violation(self.requirement, message, list(self.recorder.example))
+        masked = visible(self.session.masker.mask(message))  # allure and junit copy it as they get it
+        return Violation(self.requirement, masked, list(self.recorder.example))
 
     def advise(self, message: str) -> Violation:
         """A finding no document line states (RFC-derived advice): a warning at any level."""
-        return Violation(
-            self.requirement, f"{message} (advice: no document line states it)", [*self.recorder.example], advice=True
-        )
+        masked = visible(self.session.masker.mask(f"{message} (advice: no document line states it)"))
+        return Violation(self.requirement, masked, [*self.recorder.example], advice=True)
 
     def outcome(self, reply: Reply, flow: Flow | None = None) -> Outcome:
         return classify(self.session.profile, flow or self.flow, reply)

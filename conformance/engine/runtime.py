@@ -20,7 +20,7 @@ from conformance.engine.plan import Plan, plan
 from conformance.engine.verdicts import Status, Verdict, absent
 from conformance.model import config as config_module
 from conformance.model.config import TargetConfig
-from conformance.model.errors import ConfigError, SpecError, TargetError
+from conformance.model.errors import ConfigError, SpecError, TargetError, UnusableAnswer
 from conformance.model.exchange import curl_script, render_all
 from conformance.model.masking import Masker
 from conformance.model.spec import Profile, load_profiles
@@ -235,6 +235,8 @@ class Runtime:
         session, _ = self.session(profile)
         try:
             session.client.send("GET", self.run.target)
+        except UnusableAnswer:
+            return  # it answered (with what the suite cannot follow): reachable; the checks say the rest
         except TargetError as exc:
             raise TargetError(f"target unreachable: {exc}") from None
 

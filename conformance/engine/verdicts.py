@@ -8,14 +8,16 @@ reads the Verdict; nothing downstream re-decides it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import traceback
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from conformance.checks.base import CheckContext
 from conformance.engine.plan import Binding
-from conformance.model.errors import MissingPrerequisite, NotApplicable, PreconditionFailed, SuiteError
+from conformance.model.errors import MissingPrerequisite, NotApplicable, PreconditionFailed, SuiteBug, SuiteError
 from conformance.model.exchange import EvidenceLog
+from conformance.model.sanitize import cut, one_line, visible
 from conformance.model.spec import Level, Requirement
 from conformance.model.violation import Violation
 from conformance.target.evidence import Recorder, recording
@@ -31,7 +33,7 @@ class Status(StrEnum):
     WARNING = "warning"  # a SHOULD/MAY or advisory requirement broken: reported, never failing
     NOT_RUN = "not run"  # undecided, with the reason (what to configure, which step did not work)
     NOT_APPLICABLE = "not applicable"  # the target does not offer the feature the requirement is about
-    ERROR = "error"  # the suite could not talk to the target
+    ERROR = "error"  # the suite could not talk to the target, or a bug of the suite's own
 
 
 STATUSES = tuple(Status)
@@ -110,7 +112,8 @@ def decide(binding: Binding, session: ProfileSession, validator: ResponseValidat
     mask = session.masker.mask
 
     def verdict(status: Status, reason: str, **extra: object) -> Verdict:
-        return Verdict(requirement, status, mask(reason), recorder.example, recorder.total, **extra)  # type: ignore[arg-type]
+        shown = cut(one_line(mask(reason)), REASON_LIMIT)
+        return Verdict(requirement, status, shown, recorder.example, recorder.total, **extra)  # type: ignore[arg-type]
 
     with recording(recorder):
         try:
@@ -128,9 +131,26 @@ def decide(binding: Binding, session: ProfileSession, validator: ResponseValidat
             # A finding the check marks as advice (no document line states it) warns like an RFC-only one.
             lenient = requirement.advisory or exc.advice or (requirement.level != Level.MUST and not strict)
             return verdict(Status.WARNING if lenient else Status.FAIL, exc.message, violation=exc)
+        except Exception as exc:  # everything a target can cause became one of the above: a bug of ours
+            bug = suite_bug(exc, mask)
+            return verdict(Status.ERROR, str(bug), error=bug)
     if recorder.total == 0:
         return verdict(Status.NOT_RUN, NO_EXCHANGE)
     return verdict(Status.PASS, "")
+
+
+REASON_LIMIT = 2000  # characters of a reason kept (after masking): a 64 KB error_description is cut
+
+
+def suite_bug(exc: BaseException, mask: Callable[[str], str]) -> SuiteBug:
+    """An exception no target can cause (the client and session turn those into verdicts): a bug
+    in the suite. Its traceback is kept masked, sanitized and without locals, for the bug report."""
+    frames = traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-12)
+    detail = one_line(mask(f"{type(exc).__name__}: {exc}"))
+    return SuiteBug(
+        f"internal error in oauth2-conformance (a bug: please report it): {cut(detail, 500)}",
+        visible(mask("".join(frames))),
+    )
 
 
 def absent(

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from conformance.model.errors import ConfigError
+from conformance.model.masking import MIN_SUBSTRING
 from conformance.model.roles import TRANSFORM_NAMES  # the transforms a config's `transforms` may name
 from conformance.model.yaml_source import position
 
@@ -163,7 +164,22 @@ def from_mapping(data: Mapping[str, Any], where: str = "config") -> TargetConfig
             "capabilities",
         } and isinstance(value, dict | list | tuple):
             raise ConfigError(f"{where}: {key} must be a single value, not a {type(value).__name__}")
+    _check_secret_lengths(values, where)
     return TargetConfig(**values)
+
+
+def _check_secret_lengths(values: Mapping[str, Any], where: str) -> None:
+    """Refuse a secret too short to mask: masking finds a secret as a substring anywhere (masking.py),
+    and a value of fewer than MIN_SUBSTRING characters ("pass", "1234") would be an ordinary word
+    of every report, so it could be neither masked safely nor left unmasked."""
+    named = [(key, values.get(key)) for key in SECRET_KEYS]
+    named += [(f"clients.{name}.client_secret", c.get("client_secret")) for name, c in values["clients"].items()]
+    for key, value in named:
+        if value and len(str(value)) < MIN_SUBSTRING:  # none or empty: nothing to mask
+            raise ConfigError(
+                f"{where}: {key} has {len(str(value))} characters; the suite masks secrets wherever they "
+                f"appear and needs at least {MIN_SUBSTRING} to do that safely: use a longer (test) secret"
+            )
 
 
 def _token_probe(raw: Any, where: str) -> TokenProbe | None:

@@ -5,14 +5,22 @@ from __future__ import annotations
 import shlex
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from conformance.model.masking import Masker
+from conformance.model.sanitize import cut, one_line, visible
+
+URL_LIMIT = 2000  # characters of a URL or header shown (a 64 KB Location header is cut, after masking)
 
 
 @dataclass
 class Exchange:
-    """One request and what came back (or the transport error instead)."""
+    """One request and what came back (or the transport error instead).
+
+    Stored raw: a value is often learned to be secret after the answer that carried it. Every
+    rendering masks first, then sanitizes for text (`sanitize.visible`), then cuts.
+    `body_cut` says the stored response body is only the start of what the target sent.
+    """
 
     seq: int
     method: str
@@ -24,33 +32,60 @@ class Exchange:
     response_body: str = ""
     elapsed_ms: float = 0.0
     error: str | None = None
+    body_cut: bool = False
+
+    def masked_body(self, masker: Masker) -> str:
+        """The response body masked; a cut body loses the tail that might start a secret."""
+        return masker.mask_prefix(self.response_body) if self.body_cut else masker.mask(self.response_body)
+
+    def masked_header(self, name: str, value: str, masker: Masker) -> str:
+        return masker.mask_credentials(value) if name == "authorization" else masker.mask(value)
+
+    def masked(self, masker: Masker) -> Exchange:
+        """A copy with every string masked (what leaves the process: an xdist worker's evidence)."""
+        location = self.response_headers.get("location")
+        return replace(
+            self,
+            url=masker.mask(self.url),
+            request_headers={k: self.masked_header(k, v, masker) for k, v in self.request_headers.items()},
+            request_body=masker.mask(self.request_body),
+            response_headers={"location": masker.mask(location)} if location else {},
+            response_body=self.masked_body(masker),
+            error=masker.mask(self.error) if self.error else None,
+            body_cut=False,
+        )
 
     def render(self, masker: Masker, body_limit: int = 2000) -> str:
-        lines = [f"#{self.seq} {self.method} {masker.mask(self.url)}"]
+        def line(text: str, limit: int = URL_LIMIT) -> str:
+            return cut(one_line(text), limit)
+
+        lines = [f"#{self.seq} {self.method} {line(masker.mask(self.url))}"]
         for header in ("content-type", "authorization"):
             if header in self.request_headers:
-                lines.append(f"   {header}: {masker.mask(self.request_headers[header])}")
+                lines.append(f"   {header}: {line(self.masked_header(header, self.request_headers[header], masker))}")
         if self.request_body:
-            lines.append(f"   body: {masker.mask(self.request_body)[:body_limit]}")
+            lines.append(f"   body: {cut(visible(masker.mask(self.request_body)), body_limit)}")
         if self.error:
-            lines.append(f"   -> no answer: {self.error}")
+            lines.append(f"   -> no answer: {line(masker.mask(self.error))}")
         else:
             lines.append(f"   -> {self.status} in {self.elapsed_ms:.0f} ms")
             location = self.response_headers.get("location")
             if location:
-                lines.append(f"      location: {masker.mask(location)}")
-            body = self.response_body[:body_limit]
+                lines.append(f"      location: {line(masker.mask(location))}")
+            body = self.masked_body(masker)
             if body:
-                lines.append(f"      {masker.mask(body)}")
+                lines.append(f"      {cut(visible(body), body_limit)}")
         return "\n".join(lines)
 
     def curl(self, masker: Masker) -> str:
-        parts = ["curl", "-sS", "-i", "-X", self.method, masker.mask(self.url)]
+        parts = ["curl", "-sS", "-i", "-X", one_line(self.method), cut(one_line(masker.mask(self.url)), URL_LIMIT)]
         for header in ("Content-Type", "Authorization"):
-            if header.lower() in self.request_headers:
-                parts += ["-H", f"{header}: {masker.mask(self.request_headers[header.lower()])}"]
+            name = header.lower()
+            if name in self.request_headers:
+                value = one_line(self.masked_header(name, self.request_headers[name], masker))
+                parts += ["-H", f"{header}: {cut(value, URL_LIMIT)}"]
         if self.request_body:
-            parts += ["--data-raw", masker.mask(self.request_body)]
+            parts += ["--data-raw", visible(masker.mask(self.request_body))]
         return " ".join(shlex.quote(p) for p in parts)
 
 

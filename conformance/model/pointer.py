@@ -21,7 +21,7 @@ def resolve(document: Any, pointer: str) -> Any:
         if isinstance(current, str):
             try:
                 current = json.loads(current)
-            except ValueError:
+            except (ValueError, RecursionError):  # JSON nested deeper than Python recurses: the target's
                 return MISSING
         if isinstance(current, dict) and token in current:
             current = current[token]

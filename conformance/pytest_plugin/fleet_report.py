@@ -29,7 +29,7 @@ from conformance.engine.runtime import Runtime
 from conformance.engine.verdicts import worst
 from conformance.model.errors import SuiteError
 from conformance.pytest_plugin import xdist as parallel
-from conformance.pytest_plugin.report_hooks import ReportPlugin, _iso
+from conformance.pytest_plugin.report_hooks import FREE_TEXT, ReportPlugin, _iso
 from conformance.report import html
 from conformance.report.run_dir import RunDir, new_run_id
 
@@ -112,7 +112,7 @@ class FleetReport:
             "gate_passed": all(t["gate_passed"] for t in targets),
         }
         for part in self.parts:  # the index names every target: each one's masker has its say
-            index = part.scrubber.data(index)
+            index = part.scrubber.fields(index, FREE_TEXT)
         self.index = index
         (run_dir.path / "index.json").write_text(json.dumps(index, indent=2, ensure_ascii=False) + "\n", "utf-8")
         (run_dir.path / "index.html").write_text(html.render_index(index), encoding="utf-8")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from conformance.engine.runtime import Runtime
-from conformance.engine.verdicts import Status, Verdict, decide
-from conformance.model.errors import SuiteError
+from conformance.engine.verdicts import Status, Verdict, absent, decide, suite_bug
+from conformance.model.errors import SuiteBug, SuiteError
 from conformance.model.exchange import curl_script, render_all
+from conformance.model.sanitize import one_line, visible
 from conformance.model.spec import Profile, Requirement
 from conformance.model.violation import Violation
 from conformance.pytest_plugin.locks import guard
@@ -26,6 +28,8 @@ def outcome_of(verdict: Verdict) -> None:
     if verdict.status == Status.NOT_APPLICABLE:
         pytest.skip(f"not applicable: {verdict.reason}")
     if verdict.status == Status.ERROR:
+        if isinstance(verdict.error, SuiteBug):
+            pytest.fail(f"not run: {verdict.reason}\n{verdict.error.trace}", pytrace=False)
         pytest.fail(f"not run: could not talk to the target: {verdict.reason}", pytrace=False)
 
 
@@ -60,12 +64,20 @@ class RequirementItem(pytest.Item):
         kept apart from "it broke the requirement", which is a failure of the call phase."""
         requirement = self.requirement
         profile = self.runtime.run.profiles_by_name[requirement.profile]
-        session, validator = self.runtime.session(profile)
-        target = self.runtime.run.target
-        with guard(self.config, requirement, session, target):  # a parallel run's lock on a shared target
-            self.verdict = verdict = decide(
-                self.runtime.run.plan.of(requirement), session, validator, strict=self.runtime.run.strict
-            )
+        try:
+            session, validator = self.runtime.session(profile)
+            target = self.runtime.run.target
+            with guard(self.config, requirement, session, target):  # a parallel run's lock on a shared target
+                verdict = decide(
+                    self.runtime.run.plan.of(requirement), session, validator, strict=self.runtime.run.strict
+                )
+        except SuiteError as exc:  # the session could not be set up (a config or target problem)
+            reason = one_line(self.runtime.masker.mask(str(exc)))
+            verdict = replace(absent(requirement, Status.ERROR, reason), error=exc)
+        except Exception as exc:  # outside decide: a bug of ours, told masked and without locals
+            bug = suite_bug(exc, self.runtime.masker.mask)
+            verdict = replace(absent(requirement, Status.ERROR, str(bug)), error=bug)
+        self.verdict = verdict
         self.runtime.record(self, verdict)
         self.user_properties.extend([("verdict", str(verdict.status)), ("reason", verdict.reason)])
         outcome_of(verdict)
@@ -83,19 +95,22 @@ class RequirementItem(pytest.Item):
             lines = [
                 f"{req.cite()} violated",
                 f"  requirement: {req.text}" if req.text else "",
-                f"  {masker.mask(exc.message)}",
+                f"  {visible(masker.mask(exc.message))}",
                 "",
                 "exchanges (secrets masked):",
                 render_all(exc.exchanges, masker),
                 "",
                 "reproduce (fill in the masked values):",
                 curl_script(exc.exchanges, masker),
-                *(masker.mask(note) for note in getattr(exc, "__notes__", [])),
+                *(visible(masker.mask(str(note))) for note in getattr(exc, "__notes__", [])),
             ]
             return "\n".join(line for line in lines if line is not None)
         if isinstance(exc, SuiteError):
-            return f"could not talk to the target: {masker.mask(str(exc))}"
-        return masker.mask(str(super().repr_failure(excinfo)))
+            return f"could not talk to the target: {one_line(masker.mask(str(exc)))}"
+        # Anything else is the suite's: a short traceback, never its locals (they hold secrets,
+        # whatever --showlocals says), masked and sanitized.
+        shown = excinfo.getrepr(style="short", showlocals=False, funcargs=False, chain=True)
+        return visible(masker.mask(str(shown)))
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
         return self.requirement_path(), None, f"{self.requirement.cite()}"

@@ -3,7 +3,8 @@
 Registered by `conformance.plugin` when the suite is active. It points JUnit XML and allure
 results into the run directory, follows what pytest does with each requirement's item, turns
 baseline failures into xfails, and at the end of the session writes evidence, certification.json
-and summary.html, applies the CI gate to the exit status, and scrubs every file of the run.
+and summary.html, applies the CI gate to the exit status, and masks the files other plugins wrote
+(JUnit XML, allure results), parsed.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ from conformance.report.run_dir import RunDir, new_run_id
 from conformance.report.scrub import Scrubber
 
 EMBEDDED = "embedded reference servers"
+# certification.json's fields whose values are words of the target or the user, not of the report.
+FREE_TEXT = frozenset({"reason", "target", "command", "config", "baseline"})
 
 
 def _iso(moment: datetime) -> str:
@@ -221,12 +224,16 @@ class ReportPlugin:
             "verdict": verdict,
             "certified": verdict == "pass",
         }
-        self.certification = self.scrubber.data(doc)
+        # Built from masked data (reasons are masked when decided, evidence when written); the
+        # fields that carry the target's or the user's words are masked once more, as values: a
+        # token named like a key or a verdict of this file can never replace one.
+        self.certification = self.scrubber.fields(doc, FREE_TEXT)
         dump(self.certification, run_dir.certification)
         html.write(self.certification, run_dir)
-        for written in (run_dir.path, self.junit, self.allure):
-            if written is not None and written.exists():
-                self.scrubber.tree(written)
+        if self.junit is not None and self.junit.is_file():  # written by pytest's junitxml: parsed, masked
+            self.scrubber.junit(self.junit)
+        if self.allure is not None:  # written by allure-pytest: loaded, its free-text fields masked
+            self.scrubber.allure(self.allure)
 
     def write_aborted(self, session: pytest.Session) -> Path | None:
         """Write the report of a run that stopped before any requirement ran (unreachable target)."""

@@ -68,17 +68,18 @@ def load(data: dict[str, Any], requirement: Requirement) -> Verdict:
 
 
 def _exchange(exchange: Exchange, masker: Masker) -> dict[str, Any]:
-    location = exchange.response_headers.get("location")
+    """The exchange masked (the report reads the location header only; a redirect's code or token
+    is masked in it)."""
+    masked = exchange.masked(masker)
     return {
-        "seq": exchange.seq,
-        "method": exchange.method,
-        "url": masker.mask(exchange.url),
-        "request_headers": {k: masker.mask(v) for k, v in exchange.request_headers.items()},
-        "request_body": masker.mask(exchange.request_body),
-        "status": exchange.status,
-        # The report reads the location header only (a redirect's code or token is masked in it).
-        "response_headers": {"location": masker.mask(location)} if location else {},
-        "response_body": masker.mask(exchange.response_body[:_BODY_KEPT]),
-        "elapsed_ms": exchange.elapsed_ms,
-        "error": masker.mask(exchange.error) if exchange.error else None,
+        "seq": masked.seq,
+        "method": masked.method,
+        "url": masked.url,
+        "request_headers": dict(masked.request_headers),
+        "request_body": masked.request_body,
+        "status": masked.status,
+        "response_headers": dict(masked.response_headers),
+        "response_body": masked.response_body[:_BODY_KEPT],
+        "elapsed_ms": masked.elapsed_ms,
+        "error": masked.error,
     }

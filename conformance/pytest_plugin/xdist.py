@@ -234,7 +234,7 @@ def _redirect_allure(config: pytest.Config) -> Path | None:
 
 def _masked_files(folder: Path, maskers: list[Masker]) -> dict[str, str]:
     for masker in maskers:
-        Scrubber(masker).tree(folder)
+        Scrubber(masker).allure(folder)
     files: dict[str, str] = {}
     for path in sorted(folder.iterdir()):
         if path.is_file():

@@ -2,10 +2,11 @@
 
 The report layer holds pure writers: they read the model and the verdicts, and know nothing of
 checks or pytest (the hooks that call them are in `conformance.pytest_plugin`). Modules, one
-concept each: `run_dir` (where a run's files go), `scrub` (masking on the way to disk),
-`certification` (the JSON record and its verdicts), `gate` (exit status and baseline findings),
-`baseline` (the expected-failures file), `evidence_files`, `html` (summary.html), `trace` (the
-traceability matrix), `diff`, and `merge` (shards joined into one report).
+concept each: `run_dir` (where a run's files go), `scrub` (masking report data as values, and the
+parsed pass over other plugins' files), `certification` (the JSON record and its verdicts), `gate`
+(exit status and baseline findings), `baseline` (the expected-failures file), `evidence_files`,
+`html` (summary.html), `trace` (the traceability matrix), `diff`, and `merge` (shards joined into
+one report).
 """
 
 from __future__ import annotations

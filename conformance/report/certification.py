@@ -17,6 +17,7 @@ from typing import Any, TypedDict
 
 from conformance.engine.verdicts import ItemTrace, Status, Verdict, blocks, certification, worst
 from conformance.model.errors import ConfigError
+from conformance.model.sanitize import json_text
 from conformance.model.spec import Profile, Requirement
 
 FORMAT = "oauth2-conformance/certification/1"
@@ -179,4 +180,7 @@ def load(path: Path) -> Certification:
 
 
 def dump(certification: Certification, path: Path) -> None:
-    path.write_text(json.dumps(certification, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    """JSON's sanitizer: a lone surrogate (which UTF-8 cannot encode) is written as its escape, as
+    `ensure_ascii` would; it can only stand inside a string, so nothing else changes."""
+    text = json_text(json.dumps(certification, indent=2, ensure_ascii=False))
+    path.write_text(text + "\n", encoding="utf-8")

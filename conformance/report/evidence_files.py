@@ -11,16 +11,10 @@ from pathlib import Path
 
 from conformance.engine.verdicts import Verdict
 from conformance.model.exchange import curl_script, render_all
-from conformance.model.masking import Masker
 from conformance.report.run_dir import RunDir
 from conformance.report.scrub import Scrubber
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
-
-
-class _Unmasked(Masker):
-    def mask(self, text: str) -> str:
-        return text
 
 
 class EvidenceFiles:
@@ -36,16 +30,16 @@ class EvidenceFiles:
         folder = self.run_dir.evidence / _UNSAFE.sub("_", requirement.profile)
         folder.mkdir(parents=True, exist_ok=True)
         stem = _UNSAFE.sub("_", requirement.id)
-        masker = _Unmasked()  # rendered raw, then masked once as a whole (far cheaper than per field)
+        masker = self.scrubber.masker  # each field masked, then sanitized, then cut (Exchange.render)
         exchanges = folder / f"{stem}.txt"
         header = f"# {requirement.cite()}: {verdict.status}"
         if verdict.log.count > len(verdict.log):
             header += f" (last {len(verdict.log)} of {verdict.log.count} exchanges)"
-        exchanges.write_text(self.scrubber.text(f"{header}\n{render_all(verdict.log, masker)}\n"), encoding="utf-8")
+        exchanges.write_text(f"{header}\n{render_all(verdict.log, masker)}\n", encoding="utf-8")
         script = None
         if verdict.status != "pass":
             script = folder / f"{stem}.sh"
-            script.write_text(self.scrubber.text(curl_script(verdict.log, masker)), encoding="utf-8")
+            script.write_text(curl_script(verdict.log, masker), encoding="utf-8")
         return self._relative(exchanges), self._relative(script) if script else None
 
     def _relative(self, path: Path) -> str:

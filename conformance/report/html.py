@@ -13,11 +13,12 @@ document with the requirements that decide it, or why it cannot be tested. It co
 
 from __future__ import annotations
 
-from html import escape
+import html as html_module
 from pathlib import Path
 from typing import Any
 
 from conformance.model.errors import SpecError
+from conformance.model.sanitize import visible
 from conformance.model.spec import Profile, load_profiles
 from conformance.report import reasons
 from conformance.report.assets import CSS, JS
@@ -29,6 +30,12 @@ FINDINGS = ("fail", "error", "warning")
 ORDER = ("fail", "error", "warning", "not run", "not applicable", "pass")  # findings first
 LEVELS = ("MUST", "SHOULD", "MAY")
 HEADLINE = {"pass": "certified", "fail": "not certified", "incomplete": "incomplete: not certified"}
+
+
+def escape(text: str, quote: bool = True) -> str:
+    """HTML's sanitizer: controls, bidi overrides and lone surrogates shown as escapes (`visible`),
+    then HTML-escaped, so nothing the target sent is markup, nor breaks the UTF-8 file."""
+    return html_module.escape(visible(str(text)), quote=quote)
 
 
 def _slug(verdict: str) -> str:

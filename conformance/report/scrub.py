@@ -1,90 +1,103 @@
-"""Masking on the way to disk: everything the report writes goes through one `Scrubber`.
+"""The last safety pass over what other plugins wrote, and the masking of report data.
 
-The runtime's `Masker` masks raw text. Files written by other plugins (pytest's JUnit XML,
-allure-pytest's results) take the text before it is masked (allure stores `exconly()` of the
-violation, for instance) and may escape it (`&amp;`, `&quot;`), so the files are scrubbed again
-once the run is over, when the masker has learned every code and token the suite saw. JSON is
-masked string by string, so a masked value can never swallow an escaped quote and break the file.
+The suite's own outputs (certification.json, summary.html, the evidence files) are built from
+masked, sanitized data by their own serializers, so nothing here rewrites them. pytest's JUnit XML
+and allure-pytest's results are written by those plugins from text the suite handed them (already
+masked and sanitized at the source: verdict reasons, violation messages, `repr_failure`). The pass
+below is a second net for those files, and it parses what it checks (issue 21): a file scrubbed as
+raw text lets a token named `testcase`, `pass` or `verdict` rewrite a tag, a verdict or a key.
+
+- JUnit XML is parsed with ElementTree; text, tails, `message` attributes and property values are
+  masked and cleared of characters XML 1.0 forbids; tags and the other attributes (the suite's
+  own node IDs, times, counts) are left alone; the tree is written back.
+- allure results are loaded as JSON; only the fields that may carry the target's words (status
+  details, descriptions, parameter values, the same in steps) are masked; labels, names, statuses
+  and keys are the report's own and are never touched.
+- A file that does not parse is left as it is: masking at the source already covered it, and a
+  text rewrite is exactly the corruption this module exists to avoid.
 """
 
 from __future__ import annotations
 
 import contextlib
-import html
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape as xml_escape
+from xml.etree import ElementTree
 
 from conformance.model.masking import Masker
+from conformance.model.sanitize import json_text, xml_text
+
+# allure result fields whose values may hold text that came from the target.
+ALLURE_FREE_TEXT = frozenset({"statusDetails", "description", "descriptionHtml", "parameters"})
 
 
 class Scrubber:
-    """Masks strings, nested data and files with the run's masker."""
+    """Masks report data and parses the files of other plugins to mask what they hold."""
 
     def __init__(self, masker: Masker) -> None:
         self.masker = masker
-        self._variants: dict[str, str] = {}
-        self._known = -1
 
     def text(self, text: str) -> str:
-        text = self.masker.mask(text)
-        for escaped, alias in self._escaped_variants().items():
-            if escaped in text:
-                text = text.replace(escaped, alias)
-        return text
+        return self.masker.mask(text)
 
-    def data(self, value: Any) -> Any:
-        """JSON-like data with every string (keys included) masked; the same object when nothing changes."""
-        dumped = json.dumps(value, ensure_ascii=False)
-        if self.text(dumped) == dumped:
-            return value
-        return self._data(value)
-
-    def _data(self, value: Any) -> Any:
+    def values(self, value: Any) -> Any:
+        """JSON-like data with every string value masked; keys are the report's own and stay."""
         if isinstance(value, str):
-            return self.text(value)
+            return json_text(self.masker.mask(value))
         if isinstance(value, Mapping):
-            return {self.text(str(k)): self._data(v) for k, v in value.items()}
+            return {k: self.values(v) for k, v in value.items()}
         if isinstance(value, list | tuple):
-            return [self._data(v) for v in value]
+            return [self.values(v) for v in value]
         return value
 
-    def file(self, path: Path) -> None:
-        """Mask a text file in place; binary files (screenshots, say) are left alone."""
+    def fields(self, value: Any, names: Collection[str]) -> Any:
+        """JSON-like data with the values under keys in `names` masked (at any depth); the rest,
+        keys included, is the report's own and stays as it is."""
+        if isinstance(value, Mapping):
+            return {k: self.values(v) if k in names else self.fields(v, names) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.fields(v, names) for v in value]
+        return value
+
+    # -- files written by other plugins ------------------------------------------------------
+    def junit(self, path: Path) -> None:
+        """Mask the text and messages of a JUnit XML file, parsed, and write it back."""
         try:
-            original = path.read_text(encoding="utf-8")
-        except (UnicodeDecodeError, OSError):
+            tree = ElementTree.parse(path)
+        except (ElementTree.ParseError, OSError):
             return
-        masked = self.text(original)
-        if masked == original:
-            return
-        if path.suffix == ".json":
-            with contextlib.suppress(ValueError):  # not JSON after all: the text mask stands
-                masked = json.dumps(self._data(json.loads(original)), ensure_ascii=False)
-        path.write_text(masked, encoding="utf-8")
+        for element in tree.iter():
+            if element.text:
+                element.text = xml_text(self.masker.mask(element.text))
+            if element.tail:
+                element.tail = xml_text(self.masker.mask(element.tail))
+            for name in ("message", "value"):
+                if name in element.attrib:
+                    element.attrib[name] = xml_text(self.masker.mask(element.attrib[name]))
+        tree.write(path, encoding="utf-8", xml_declaration=True)
 
-    def tree(self, root: Path) -> None:
-        if root.is_file():
-            self.file(root)
+    def allure(self, folder: Path) -> None:
+        """Mask the free-text fields of every allure result and container in `folder`."""
+        if not folder.is_dir():
             return
-        for path in sorted(root.rglob("*")):
-            if path.is_file():
-                self.file(path)
+        for path in sorted(folder.glob("*.json")):
+            with contextlib.suppress(OSError, ValueError):
+                data = json.loads(path.read_text(encoding="utf-8"))
+                masked = self._allure(data)
+                if masked != data:
+                    path.write_text(json.dumps(masked, ensure_ascii=False), encoding="utf-8")
 
-    def _escaped_variants(self) -> dict[str, str]:
-        """Secrets as XML or HTML escaping writes them, mapped to their escaped alias (cached)."""
-        secrets = self.masker.secrets()
-        if len(secrets) != self._known:
-            variants: dict[str, str] = {}
-            for secret in secrets:
-                forms = {html.escape(secret), html.escape(secret, quote=False), xml_escape(secret, {'"': "&quot;"})}
-                forms.discard(secret)
-                if forms:
-                    alias = html.escape(self.masker.mask(secret), quote=False)
-                    for escaped in forms:
-                        variants.setdefault(escaped, alias)
-            self._variants = dict(sorted(variants.items(), key=lambda kv: len(kv[0]), reverse=True))
-            self._known = len(secrets)
-        return self._variants
+    def _allure(self, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            out = {}
+            for key, item in value.items():
+                if key in ALLURE_FREE_TEXT:
+                    out[key] = self.values(item)
+                elif key == "steps":
+                    out[key] = [self._allure(step) for step in item] if isinstance(item, list) else item
+                else:
+                    out[key] = item
+            return out
+        return value

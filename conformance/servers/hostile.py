@@ -4,7 +4,11 @@
 Modes: `silent` (accepts, never answers), `slow` (answers after `delay` s), `close` (closes
 without answering), `html500`, `html200`, `wrong_ctype`, `no_ctype`, `bad_utf8`, `huge`
 (a 50 MB body), `deep` (JSON nested 100,000 levels), `redirect_loop`, `dies` (answers the first
-request, then closes every connection: the circuit breaker's case).
+request, then closes every connection: the circuit breaker's case); and what a server can put in
+its answers to reach a terminal or a report (issue 21): `javascript_redirect` (a `Location:
+javascript:` with an OSC 52 clipboard write in raw bytes), `bad_location` (a same-origin
+Location with an ESC, which no URL may hold), `ansi` (raw ESC/BEL/C1 bytes in a header
+and JSON-escaped ones, with a lone surrogate, in the error code), `huge_header` (a 64 KB header).
 """
 
 from __future__ import annotations
@@ -27,7 +31,15 @@ MODES = (
     "deep",
     "redirect_loop",
     "dies",
+    "javascript_redirect",
+    "bad_location",
+    "ansi",
+    "huge_header",
 )
+# The modes of a target that answers, with content meant for a terminal or a report (issue 21).
+ANSWER_MODES = ("javascript_redirect", "bad_location", "ansi", "huge_header")
+# Raw bytes a terminal obeys: a title change, a screen clear, an OSC 8 link, an OSC 52 clipboard write.
+ANSI = b"\x1b]0;pwned\x07\x1b[2J\x1b]8;;http://evil.example/\x1b\\link\x1b]8;;\x1b\\\x1b]52;c;cHduZWQ=\x07\x9b2J"
 HUGE_BYTES = 50 * 1024 * 1024
 DEEP_LEVELS = 100_000
 
@@ -143,3 +155,26 @@ class HostileServer:
     async def _redirect_loop(self, request: bytes, writer: asyncio.StreamWriter) -> None:
         path = request.split(b" ", 2)[1].decode("latin-1")
         writer.write(_simple("302 Found", "text/plain", b"", extra=f"Location: {self.url}{path}"))
+
+    async def _javascript_redirect(self, request: bytes, writer: asyncio.StreamWriter) -> None:
+        location = b"javascript:alert(document.cookie)//" + ANSI
+        writer.write(
+            _head("302 Found", "text/plain", 0).replace(b"\r\n\r\n", b"\r\nLocation: " + location + b"\r\n\r\n")
+        )
+
+    async def _bad_location(self, request: bytes, writer: asyncio.StreamWriter) -> None:
+        location = b"/next\x1b[2J?code=" + ANSI
+        writer.write(
+            _head("302 Found", "text/plain", 0).replace(b"\r\n\r\n", b"\r\nLocation: " + location + b"\r\n\r\n")
+        )
+
+    async def _ansi(self, request: bytes, writer: asyncio.StreamWriter) -> None:
+        body = (
+            b'{"error": "invalid_grant\\u001b]0;pwned\\u0007\\u001b[2J\\ud800\\u009b2J\\u202e",'
+            b' "error_description": "<script>alert(1)</script>\\u001b]52;c;cHduZWQ=\\u0007"}'
+        )
+        head = _head("400 Bad Request", "application/json", len(body))
+        writer.write(head.replace(b"\r\n\r\n", b"\r\nX-Evil: " + ANSI + b"\r\n\r\n") + body)
+
+    async def _huge_header(self, request: bytes, writer: asyncio.StreamWriter) -> None:
+        writer.write(_simple("200 OK", "application/json", b"{}", extra="X-Huge: " + "A" * 65536))

@@ -6,7 +6,7 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import uvicorn
 from starlette.applications import Starlette
@@ -35,17 +35,28 @@ class ReferenceServer:
     """Serve the given profiles under `/<profile>` on 127.0.0.1; usable as a context manager."""
 
     def __init__(
-        self, profiles: Iterable[str], port: int = 0, tls: tuple[str, str] | None = None, latency: float = 0.0
+        self,
+        profiles: Iterable[str],
+        port: int = 0,
+        tls: tuple[str, str] | None = None,
+        latency: float = 0.0,
+        *,
+        state_type: type[ServerState] = ServerState,
+        wrap: Callable[[ASGIApp, ServerState], ASGIApp] | None = None,
     ) -> None:
         """`tls` = (certificate chain file, private key file) serves HTTPS instead of HTTP; `latency`
-        (seconds) delays every answer, as a server across a network (or a slow one) would."""
+        (seconds) delays every answer, as a server across a network (or a slow one) would.
+        `state_type` and `wrap` make a variant of every server, for the project's tests: a state
+        that issues chosen values, a middleware that rewrites answers (injection.py)."""
         self.states: dict[str, ServerState] = {}
         mounts = []
         for profile in profiles:
             module = load(profile)
-            state = ServerState(profile, module.FAULTS)
+            state = state_type(profile, module.FAULTS)
             self.states[profile] = state
-            app = ResponseModifiers(module.build(state), state, getattr(module, "MODIFIERS", {}))
+            app: ASGIApp = ResponseModifiers(module.build(state), state, getattr(module, "MODIFIERS", {}))
+            if wrap is not None:
+                app = wrap(app, state)
             mounts.append(Mount(f"/{profile}", app=app))
         self.app = Starlette(routes=mounts)
         if latency > 0:

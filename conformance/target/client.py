@@ -19,11 +19,16 @@ from urllib.parse import urlsplit
 import httpx
 
 from conformance.model.config import TargetConfig
-from conformance.model.errors import ConfigError, TargetError, TargetUnreachable
+from conformance.model.errors import ConfigError, TargetError, TargetUnreachable, UnusableAnswer
 from conformance.model.exchange import Exchange
 from conformance.target.evidence import record
 
 BREAKER_LIMIT = 3  # consecutive transport errors before the run gives up on the target
+BODY_KEPT = 4096  # bytes of a response body kept as evidence
+# What the request the target's answer led to cannot be sent as: a URL that is no HTTP URL or has
+# characters no URL may hold, a header value h11 refuses. The target's doing, not a transport error.
+UNSENDABLE = (httpx.InvalidURL, httpx.UnsupportedProtocol, httpx.LocalProtocolError)
+BAD_LOCATION = "Invalid URL in location header"  # httpx's RemoteProtocolError for such an answer
 
 
 @dataclass(frozen=True)
@@ -121,9 +126,12 @@ class TargetClient:
         headers: Mapping[str, str] | None = None,
     ) -> Reply:
         self._admit(method, url)
-        request = self._http.build_request(
-            method, url, params=params or None, data=form, json=json_body, content=raw_body, headers=headers
-        )
+        try:
+            request = self._http.build_request(
+                method, url, params=params or None, data=form, json=json_body, content=raw_body, headers=headers
+            )
+        except (httpx.InvalidURL, ValueError) as exc:  # ValueError: UnicodeEncodeError of a header value
+            raise UnusableAnswer(self._unsendable(exc, method, url)) from None
         self._seq += 1
         exchange = Exchange(
             seq=self._seq,
@@ -142,16 +150,32 @@ class TargetClient:
                 body, truncated = self._read_capped(response)
             finally:
                 response.close()
-        except httpx.HTTPError as exc:
+        except UNSENDABLE as exc:
             exchange.elapsed_ms = (time.monotonic() - started) * 1000
-            exchange.error = self.last_error = self._explain(exc, method, url)
-            self.consecutive_failures += 1
-            raise TargetError(exchange.error) from None
+            exchange.error = self._unsendable(exc, method, url)
+            raise UnusableAnswer(exchange.error) from None  # nothing was sent: the breaker stays as it is
+        except httpx.RemoteProtocolError as exc:
+            if not str(exc).startswith(BAD_LOCATION):
+                raise self._transport_error(exc, exchange, started, method, url) from None
+            exchange.elapsed_ms = (time.monotonic() - started) * 1000
+            where = f"{method} {urlsplit(url).path or '/'}"
+            exchange.error = f"the answer to {where} has a Location no URL may hold ({str(exc).splitlines()[0]})"
+            self.consecutive_failures = 0  # it answered
+            raise UnusableAnswer(exchange.error) from None
+        except httpx.DecodingError as exc:
+            exchange.elapsed_ms = (time.monotonic() - started) * 1000
+            where = f"{method} {urlsplit(url).path or '/'}"
+            exchange.error = f"the answer to {where} cannot be decoded as its Content-Encoding says ({exc})"
+            self.consecutive_failures = 0  # it answered
+            raise UnusableAnswer(exchange.error) from None
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, exchange, started, method, url) from None
         self.consecutive_failures = 0
         exchange.elapsed_ms = (time.monotonic() - started) * 1000
         exchange.status = response.status_code
         exchange.response_headers = {k.lower(): v for k, v in response.headers.items()}
-        exchange.response_body = body[:4096].decode("utf-8", "replace")
+        exchange.response_body = body[:BODY_KEPT].decode("utf-8", "replace")
+        exchange.body_cut = truncated or len(body) > BODY_KEPT
         return Reply(response.status_code, response.headers, body, truncated, exchange)
 
     def _admit(self, method: str, url: str) -> None:
@@ -173,6 +197,21 @@ class TargetClient:
             if size > self.config.max_body:
                 return b"".join(chunks)[: self.config.max_body], True
         return b"".join(chunks), False
+
+    def _transport_error(
+        self, exc: httpx.HTTPError, exchange: Exchange, started: float, method: str, url: str
+    ) -> TargetError:
+        """The target could not be talked to: recorded, counted for the circuit breaker, explained."""
+        exchange.elapsed_ms = (time.monotonic() - started) * 1000
+        exchange.error = self.last_error = self._explain(exc, method, url)
+        self.consecutive_failures += 1
+        return TargetError(exchange.error)
+
+    @staticmethod
+    def _unsendable(exc: Exception, method: str, url: str) -> str:
+        """One line: the request could not be made, and why (the URL or value came from the target)."""
+        text = (str(exc) or type(exc).__name__).splitlines()[0]
+        return f"could not send {method} {url[:200]!r}: {type(exc).__name__}: {text[:300]}"
 
     def _explain(self, exc: httpx.HTTPError, method: str, url: str) -> str:
         parts = urlsplit(url)

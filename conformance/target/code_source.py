@@ -88,7 +88,7 @@ def parse_code(output: str, source: str) -> tuple[str, CodeOrigin]:
     text = output.strip()
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # JSON nested deeper than Python recurses: the target's
         data = None
     if isinstance(data, dict):
         code = data.get("code")

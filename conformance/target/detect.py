@@ -54,7 +54,7 @@ class Answer:
     def json(self) -> Any:
         try:
             return json.loads(self.text)
-        except ValueError:
+        except (ValueError, RecursionError):  # JSON nested deeper than Python recurses: the target's
             return None
 
 

@@ -62,6 +62,11 @@ class ProfileSession:
             masker.register(secret, "secret", pin=True)
             for name, transform in TRANSFORMS.items():
                 masker.register(transform(secret), name, pin=True)
+        clients = [{"client_id": config.client_id or "", "client_secret": config.client_secret or ""}]
+        for credentials in (*clients, *config.clients.values()):  # HTTP Basic's spelling of each secret
+            if credentials.get("client_secret"):
+                basic = basic_authorization(credentials).split(" ", 1)[1]
+                masker.register(basic, "basic_credentials", pin=True)
 
     @property
     def code_origins(self) -> dict[str, CodeOrigin]:

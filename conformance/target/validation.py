@@ -85,7 +85,7 @@ def _embedded_json_problems(
     if isinstance(value, str) and schema.get("contentMediaType") == "application/json" and "contentSchema" in schema:
         try:
             inner = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # JSON nested deeper than Python recurses: the target's
             yield f"{at or 'body'}: documented as a string holding JSON, but it is not JSON"
             return
         validator = Draft202012Validator(_inline(schema["contentSchema"], root))

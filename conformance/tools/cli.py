@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from conformance.model.errors import SuiteError
+from conformance.model.sanitize import one_line
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -64,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(_dispatch(args))
     except SuiteError as exc:
-        print(f"oauth2-conformance: {exc}", file=sys.stderr)
+        print(f"oauth2-conformance: {one_line(str(exc))}", file=sys.stderr)  # it may quote the target
         return 4
     except KeyboardInterrupt:
         return 130

@@ -23,6 +23,7 @@ from conformance.engine.plan import traits_of
 from conformance.model.config import KNOWN_KEYS
 from conformance.model.errors import ConfigError
 from conformance.model.roles import CONFIG_ROLES
+from conformance.model.sanitize import one_line, visible
 from conformance.model.spec import Profile, load_profiles
 from conformance.target import detect
 from conformance.target.discovery import metadata_candidates
@@ -296,10 +297,10 @@ def main(
     path = Path(output or f"{s.profile.name}.yaml")
     if path.exists() and not force:
         raise ConfigError(f"{path} exists; pass --force to overwrite it or --output to write elsewhere")
-    text = render(s, given, tls)
+    text = visible(render(s, given, tls))  # what the target sent (paths, form names) stays inert in the file
     path.write_text(text, encoding="utf-8")
     print(f"profile: {s.profile.name} ({_why(s, given=profile is not None)})", file=out)
-    print(f"authorization endpoint: {_authorize_note(s)}", file=out)
+    print(f"authorization endpoint: {one_line(_authorize_note(s))}", file=out)
     print(f"wrote {path} ({s.requests} requests)", file=out)
     names = placeholders(text)
     if names:
