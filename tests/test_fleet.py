@@ -112,7 +112,10 @@ def test_a_failing_target_fails_the_run_and_the_other_stays_certified(
     )
     assert result.ret == 1
     alpha, beta = _json(run_dir / "alpha" / "certification.json"), _json(run_dir / "beta" / "certification.json")
-    assert alpha["gate"]["failures"] == ["YX-CODE-SINGLE-USE", "YX-LIFECYCLE"] and not alpha["gate"]["passed"]
+    assert (
+        alpha["gate"]["failures"] == ["YX-CODE-SINGLE-USE", "YX-LIFECYCLE", "YX-CODE-SINGLE-USE-RACE"]
+        and not alpha["gate"]["passed"]
+    )
     assert beta["certified"] and beta["gate"]["passed"] and beta["gate"]["exit_status"] == 0
     index = _json(run_dir / "index.json")
     assert {t["name"]: t["verdict"] for t in index["targets"]} == {"alpha": "fail", "beta": "pass"}

@@ -193,6 +193,33 @@ MUTANTS: list[tuple[str, str, str, str]] = [
     ("ekuaibao", "verify_code_reusable", "EK-LIFECYCLE", "fail"),
     ("ekuaibao", "refresh_keeps_refresh_token", "EK-LIFECYCLE", "fail"),
     ("generic", "code_reusable", "GN-LIFECYCLE", "fail"),
+    # --- Issue 18: races. The race_window fault (check, a 100 ms yield, then the write) is caught by each
+    # race variant and missed by the sequential requirement it shadows ("pass" here: the race is what proves it).
+    ("yixin", "race_window", "YX-CODE-SINGLE-USE-RACE", "fail"),
+    ("yixin", "race_window", "YX-CODE-SINGLE-USE", "pass"),
+    ("ekuaibao", "race_window", "EK-VERIFY-CODE-SINGLE-USE-RACE", "fail"),
+    ("ekuaibao", "race_window", "EK-VERIFY-CODE-SINGLE-USE", "pass"),
+    ("ekuaibao", "race_window", "EK-VERIFY-CODE-SINGLE-USE-ACROSS-RACE", "fail"),
+    ("ekuaibao", "race_window", "EK-VERIFY-CODE-SINGLE-USE-ACROSS", "pass"),
+    ("ekuaibao", "race_window", "EK-OLD-REFRESH-REJECTED-RACE", "warning"),
+    ("ekuaibao", "race_window", "EK-OLD-REFRESH-REJECTED", "pass"),
+    ("everydo", "race_window", "EV-REFRESH-SINGLE-USE-RACE", "fail"),
+    ("everydo", "race_window", "EV-REFRESH-SINGLE-USE", "pass"),
+    ("everydo", "race_window", "EV-CODE-SINGLE-USE-RACE", "warning"),
+    ("everydo", "race_window", "EV-CODE-SINGLE-USE", "pass"),
+    ("generic", "race_window", "GN-CODE-SINGLE-USE-RACE", "fail"),
+    ("generic", "race_window", "GN-CODE-SINGLE-USE", "pass"),
+    ("rfc6749", "race_window", "RFC-CODE-SINGLE-USE-RACE", "fail"),
+    ("rfc6749", "race_window", "RFC-CODE-SINGLE-USE", "pass"),
+    ("rfc6749", "race_window", "RFC-REFRESH-ROTATION-RACE", "warning"),
+    ("rfc6749", "race_window", "RFC-REFRESH-ROTATION", "pass"),
+    ("rfc6749", "race_window", "RFC-REVOKE-RACE", "fail"),
+    ("rfc6749", "race_window", "RFC-REVOKE", "pass"),
+    ("usercenter", "race_window", "UC-VALIDATE-CODE-SINGLE-USE-RACE", "warning"),
+    ("usercenter", "race_window", "UC-VALIDATE-CODE-SINGLE-USE", "pass"),
+    ("usercenter", "race_window", "UC-DESTROY-REVOKES-RACE", "fail"),
+    ("usercenter", "race_window", "UC-DESTROY-REVOKES", "pass"),
+    # --- end of issue 18 block ---
 ]
 
 

@@ -46,7 +46,11 @@ def test_two_workers_give_the_verdicts_of_a_sequential_run(pytester: pytest.Pyte
     sequential = _run(pytester, "seq", *args, "-p", "no:xdist")
     parallel_run = _run(pytester, "par", *args, "-n", "2")
     assert _verdicts(parallel_run) == _verdicts(sequential)
-    assert parallel_run["gate"]["failures"] == sequential["gate"]["failures"] == ["YX-CODE-SINGLE-USE", "YX-LIFECYCLE"]
+    assert (
+        parallel_run["gate"]["failures"]
+        == sequential["gate"]["failures"]
+        == ["YX-CODE-SINGLE-USE", "YX-LIFECYCLE", "YX-CODE-SINGLE-USE-RACE"]
+    )
     assert parallel_run["seed"] == sequential["seed"] == 7
     assert all(p["config"] is not None for p in parallel_run["profiles"])
     run_dir = pytester.path / "reports" / "par"

@@ -23,7 +23,7 @@ from conformance.checks import (
 )
 from conformance.checks.base import REGISTRY, Declaration, Traits
 from conformance.checks.properties import expiry as expiry_property
-from conformance.checks.properties import machine, malformed, revocation, rotation, single_use
+from conformance.checks.properties import machine, malformed, races, revocation, rotation, single_use
 
 FAMILIES = (
     authorization,
@@ -42,6 +42,7 @@ FAMILIES = (
     expiry_property,
     machine,
     malformed,
+    races,
     revocation,
     rotation,
     single_use,

@@ -130,6 +130,12 @@ def decide(binding: Binding, session: ProfileSession, validator: ResponseValidat
         except Violation as exc:
             # A finding the check marks as advice (no document line states it) warns like an RFC-only one.
             lenient = requirement.advisory or exc.advice or (requirement.level != Level.MUST and not strict)
+            if exc.exchanges and list(recorder.example) != list(exc.exchanges):
+                # Examples ran after the one that broke it (a race replayed and won fairly, say): the
+                # evidence is the breaking example's, which the violation carries.
+                recorder.example = EvidenceLog()
+                for exchange in exc.exchanges:
+                    recorder.example.add(exchange)
             return verdict(Status.WARNING if lenient else Status.FAIL, exc.message, violation=exc)
         except Exception as exc:  # everything a target can cause became one of the above: a bug of ours
             bug = suite_bug(exc, mask)

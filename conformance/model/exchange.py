@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -55,6 +56,16 @@ class Exchange:
             body_cut=False,
         )
 
+    started_at: float | None = None  # epoch seconds when the request went out (None: never sent)
+    ended_at: float | None = None  # epoch seconds when its answer (or the transport error) was in
+
+    def timing(self) -> str:
+        """When it was sent and answered, to the microsecond: overlapping exchanges show as such."""
+        if self.started_at is None:
+            return ""
+        end = f"–{clock(self.ended_at)}" if self.ended_at is not None else ""
+        return f" [{clock(self.started_at)}{end}]"
+
     def render(self, masker: Masker, body_limit: int = 2000) -> str:
         def line(text: str, limit: int = URL_LIMIT) -> str:
             return cut(one_line(text), limit)
@@ -66,9 +77,9 @@ class Exchange:
         if self.request_body:
             lines.append(f"   body: {cut(visible(masker.mask(self.request_body)), body_limit)}")
         if self.error:
-            lines.append(f"   -> no answer: {line(masker.mask(self.error))}")
+            lines.append(f"   -> no answer: {line(masker.mask(self.error))}{self.timing()}")
         else:
-            lines.append(f"   -> {self.status} in {self.elapsed_ms:.0f} ms")
+            lines.append(f"   -> {self.status} in {self.elapsed_ms:.0f} ms{self.timing()}")
             location = self.response_headers.get("location")
             if location:
                 lines.append(f"      location: {line(masker.mask(location))}")
@@ -87,6 +98,11 @@ class Exchange:
         if self.request_body:
             parts += ["--data-raw", visible(masker.mask(self.request_body))]
         return " ".join(shlex.quote(p) for p in parts)
+
+
+def clock(epoch: float) -> str:
+    """An epoch time as UTC hh:mm:ss.ffffff."""
+    return time.strftime("%H:%M:%S", time.gmtime(epoch)) + f".{int(epoch * 1_000_000) % 1_000_000:06d}"
 
 
 class EvidenceLog:

@@ -59,6 +59,8 @@ def load(data: dict[str, Any], requirement: Requirement) -> Verdict:
                 response_body=str(entry["response_body"]),
                 elapsed_ms=float(entry["elapsed_ms"]),
                 error=entry["error"],
+                started_at=entry.get("started_at"),
+                ended_at=entry.get("ended_at"),
             )
         )
     log.count = max(int(data.get("log_count") or 0), len(log))
@@ -82,4 +84,6 @@ def _exchange(exchange: Exchange, masker: Masker) -> dict[str, Any]:
         "response_body": masked.response_body[:_BODY_KEPT],
         "elapsed_ms": masked.elapsed_ms,
         "error": masked.error,
+        "started_at": masked.started_at,
+        "ended_at": masked.ended_at,
     }

@@ -6,13 +6,14 @@ switched into; a mutant is a reference server with one fault on.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
@@ -56,6 +57,10 @@ class Grant:
     expires_at: float | None
     data: dict[str, Any] = field(default_factory=dict)
     used: bool = False
+
+
+RACE_WINDOW_MS = 100  # the race_window fault: how long a check and the write it guards are apart
+RACE_WINDOW = "race_window"
 
 
 class ServerState:
@@ -109,6 +114,25 @@ class ServerState:
         grant = self.grants.get(value)
         if grant is not None:
             grant.used = True
+
+
+async def race_window(state: ServerState) -> None:
+    """The race_window fault, between a check and the write it guards: the handler yields to the
+    event loop, so a simultaneous request passes the same check before this one writes (without
+    the fault, no await separates them, and a single event loop makes check-then-write atomic)."""
+    if state.fault(RACE_WINDOW):
+        await asyncio.sleep(RACE_WINDOW_MS / 1000)
+
+
+async def touch(state: ServerState, value: str) -> None:
+    """A use of a token that, under the race_window fault, records itself by writing back the copy of
+    the token's record it read before its yield: a revocation in between is lost (a lost update)."""
+    grant = state.grants.get(value)
+    if grant is None or not state.fault(RACE_WINDOW):
+        return
+    copy = replace(grant, data=dict(grant.data))
+    await race_window(state)
+    state.grants[value] = copy
 
 
 def basic_credentials(request: Request) -> tuple[str, str] | None:

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from conformance.servers.base import Grant, ServerState, bearer_resource, test_routes
+from conformance.servers.base import Grant, ServerState, bearer_resource, race_window, test_routes
 from conformance.servers.modifiers import change, unwrap
 
 DAY_MS = 86_400_000
@@ -52,6 +52,8 @@ FAULTS = {
     "second_refresh_refused": "a refreshToken issued by a refresh is refused: refreshes cannot be chained (line 100)",
     "expiry_day_boundary": "every expireTime is rounded up to the next midnight UTC (a reading: expiries are in days)",
     "feature_expires_soon": "the feature expires 20 days from now, so the 32-day default is cut to it (line 61)",
+    "race_window": "a verify code or refresh pair is checked, then spent 100 ms later: simultaneous requests "
+    "all succeed (lines 15, 100)",
 }
 
 # Faults that are readings the document allows (tests/test_readings.py): the suite must pass them.
@@ -149,7 +151,7 @@ def build(state: ServerState) -> Starlette:
         refresh = state.issue("refresh_token", None, access=[access])
         return answer(access, refresh, expire_ms)
 
-    def use_verify_code(request: Request, kind: str) -> None:
+    async def use_verify_code(request: Request, kind: str) -> None:
         code = request.path_params["code"].removeprefix("$")
         grant: Grant | None = state.grants.get(code)
         reused = grant is not None and grant.used and not state.fault("verify_code_reusable")
@@ -161,10 +163,11 @@ def build(state: ServerState) -> Starlette:
             grant = grant if state.fault("verify_code_never_expires") else None
         if grant is None:
             raise ApiError("invalid_verify_code", "verifyCode is invalid, expired or already used")
+        await race_window(state)
         grant.used = True
         grant.data.setdefault("used_by", set()).add(kind)
 
-    def refresh(request: Request, expire_ms: int | None) -> Response:
+    async def refresh(request: Request, expire_ms: int | None) -> Response:
         custom = expire_ms is not None
         access, refresh = required(request, "accessToken"), required(request, "refreshToken")
         refresh_grant = state.lookup("refresh_token", refresh)
@@ -182,6 +185,7 @@ def build(state: ServerState) -> Starlette:
         if expired and not lenient:
             raise ApiError("token_expired", "accessToken has expired; get a new one with a verifyCode")
         expire_ms = default_expiry(refreshed=True) if expire_ms is None else expire_ms
+        await race_window(state)
         if state.fault("refresh_no_rotate"):
             access_grant.expires_at = expire_ms / 1000
             return answer(access, refresh, expire_ms)
@@ -202,13 +206,13 @@ def build(state: ServerState) -> Starlette:
                 if not state.fault("power_code_optional"):
                     required(request, "powerCode")
                 if kind == "auth":
-                    use_verify_code(request, kind)
+                    await use_verify_code(request, kind)
                     return issue(default_expiry())
                 if kind == "auth_custom":
                     expire_ms = custom_expiry(request)
-                    use_verify_code(request, kind)
+                    await use_verify_code(request, kind)
                     return issue(expire_ms)
-                return refresh(request, custom_expiry(request) if kind == "refresh_custom" else None)
+                return await refresh(request, custom_expiry(request) if kind == "refresh_custom" else None)
             except ApiError as exc:
                 return JSONResponse({"errorCode": exc.code, "message": exc.message}, status_code=400)
             except Crash:

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from conformance.servers.base import ServerState, read_params, test_routes
+from conformance.servers.base import ServerState, race_window, read_params, test_routes
 from conformance.servers.modifiers import change, drop, rename
 
 ACCESS_LIFETIME = 3600  # unsaid (the example's 1234 on line 133 is a placeholder); one hour
@@ -37,6 +37,8 @@ FAULTS = {
     "redirect_ignores_uri": "the consent redirect goes to a fixed URL, not the redirect_uri sent (lines 68, 87)",
     "refresh_same_access_token": "a refresh returns the access token it was given, not a new one (line 111)",
     "authorize_unknown_client_accepted": "/authorize issues a code to any client_id (line 67)",
+    "race_window": "a code or refrash_token is checked, then marked used 100 ms later: simultaneous requests "
+    "all succeed (lines 77, 123)",
 }
 
 
@@ -115,6 +117,7 @@ def build(state: ServerState) -> Starlette:
             grant = grant if grant is not None and grant.kind == "code" else state.lookup("code", params["code"])
             if grant is None:
                 return error("invalid_grant", "code is invalid, expired or used")
+            await race_window(state)
             grant.used = True
             return tokens(grant.data["uid"])
         if grant_type == REFRESH:
@@ -122,6 +125,7 @@ def build(state: ServerState) -> Starlette:
             grant = grant if grant is not None and grant.kind == REFRESH else state.lookup(REFRESH, params[REFRESH])
             if grant is None or (grant.data.get("chained") and state.fault("second_refresh_refused")):
                 return error("invalid_grant", "refrash_token is invalid or already used")
+            await race_window(state)
             grant.used = True  # usable once (line 123)
             same = grant.data.get("access") if state.fault("refresh_same_access_token") else None
             return tokens(grant.data["uid"], same, chained=True)

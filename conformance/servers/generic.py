@@ -6,7 +6,7 @@ redirects per §4.1.2/§4.2.2, token responses per §5.1, errors per §5.2. Auth
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,7 +15,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from conformance.servers.base import ServerState, basic_credentials, bearer_resource, read_params, test_routes
+from conformance.servers.base import (
+    ServerState,
+    basic_credentials,
+    bearer_resource,
+    race_window,
+    read_params,
+    test_routes,
+)
 from conformance.servers.modifiers import drop, drop_headers, errors_with_status
 
 ACCESS_LIFETIME = 3600  # unsaid by the document; one hour
@@ -43,6 +50,7 @@ FAULTS = {
     "tokens_never_expire": "access tokens keep working after expires_in (RFC 6749 §5.1)",
     "empty_access_token": "token responses carry an empty access_token (RFC 6749 §5.1)",
     "redirects_elsewhere": "the authorization redirect goes to another URI than the redirect_uri sent (line 29)",
+    "race_window": "a code is checked, then marked used 100 ms later: simultaneous exchanges all succeed (§4.1.2)",
 }
 
 
@@ -144,7 +152,7 @@ def build(state: ServerState) -> Starlette:
             if not params.get(name):
                 raise OAuthError("invalid_request", f"missing parameter {name}")
 
-    def code_grant(params: dict[str, Any]) -> dict[str, Any]:
+    async def code_grant(params: dict[str, Any]) -> dict[str, Any]:
         require(params, "redirect_uri", "code")
         grant = state.grants.get(params["code"]) if state.fault("code_reusable") else None
         grant = grant if grant is not None and grant.kind == "code" else state.lookup("code", params["code"])
@@ -152,19 +160,20 @@ def build(state: ServerState) -> Starlette:
             raise OAuthError("invalid_grant", "code is invalid, expired or used")
         if params["redirect_uri"] != grant.data["redirect_uri"] and not state.fault("redirect_uri_not_compared"):
             raise OAuthError("invalid_grant", "redirect_uri differs from the authorization request")
+        await race_window(state)
         grant.used = True
         return tokens(None)
 
-    def password_grant(params: dict[str, Any]) -> dict[str, Any]:
+    async def password_grant(params: dict[str, Any]) -> dict[str, Any]:
         require(params, "username", "password")
         if params["username"] != client.username or params["password"] != client.password:
             raise OAuthError("invalid_grant", "username or password is wrong")
         return tokens(params.get("scope") or None)
 
-    def client_grant(params: dict[str, Any]) -> dict[str, Any]:
+    async def client_grant(params: dict[str, Any]) -> dict[str, Any]:
         return tokens(params.get("scope") or None, refresh=False)  # RFC 6749 §4.4.3
 
-    def refresh_grant(params: dict[str, Any]) -> dict[str, Any]:
+    async def refresh_grant(params: dict[str, Any]) -> dict[str, Any]:
         require(params, "refresh_token")
         grant = state.lookup("refresh_token", params["refresh_token"])
         if grant is None and not state.fault("garbage_refresh_accepted"):
@@ -178,7 +187,9 @@ def build(state: ServerState) -> Starlette:
         same = grant.data.get("access") if grant and state.fault("refresh_same_access_token") else None
         return tokens(scope, refresh_scope=original, access=same)
 
-    def token_endpoint(path: str, grant_type: str, handler: Callable[[dict[str, Any]], dict[str, Any]]) -> Route:
+    def token_endpoint(
+        path: str, grant_type: str, handler: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+    ) -> Route:
         async def handle(request: Request) -> Response:
             params = await read_params(request)
             try:
@@ -187,7 +198,7 @@ def build(state: ServerState) -> Starlette:
                     bad = "invalid_request" if state.fault("unknown_grant_invalid_request") else None
                     raise OAuthError(bad or "unsupported_grant_type", f"this endpoint takes {grant_type}")
                 authenticate(request, params)
-                body = handler(params)
+                body = await handler(params)
             except OAuthError as exc:
                 return error(exc.code, exc.description)
             return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})

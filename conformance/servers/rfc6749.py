@@ -14,7 +14,7 @@ import base64
 import hashlib
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from conformance.servers.base import Grant, ServerState, basic_credentials, test_routes
+from conformance.servers.base import Grant, ServerState, basic_credentials, race_window, test_routes, touch
 from conformance.servers.modifiers import drop, drop_headers
 
 ACCESS_LIFETIME = 3600  # seconds; RFC 6749 leaves the lifetime to the server
@@ -125,6 +125,8 @@ FAULTS = {
     "included (RFC 6749 §5.2 character set)",
     "code_lifetime_hour": "authorization codes live an hour (RFC 6749 §4.1.2 recommends at most ten minutes)",
     "missing_grant_type_crash": "a token request without grant_type gets HTTP 500 (RFC 6749 §5.2)",
+    "race_window": "a code or refresh token is checked, then spent 100 ms later, and introspection writes back the "
+    "token record it read 100 ms before: simultaneous requests all succeed, a revocation in between is lost",
     # A reading, not a fault: §5.2 fits a missing grant_type both as invalid_request (a missing required
     # parameter) and as unsupported_grant_type (what Authlib and oauthlib answer); the suite accepts both.
     "missing_grant_type_unsupported": "a missing grant_type gets unsupported_grant_type (the other reading of §5.2)",
@@ -267,7 +269,7 @@ def build(state: ServerState) -> Starlette:
 
     # --- token endpoint (RFC 6749 §3.2, §4.1.3, §4.3, §4.4, §6) ---------------------------------------------
 
-    def code_grant(client_id: str, params: dict[str, str]) -> dict[str, Any]:
+    async def code_grant(client_id: str, params: dict[str, str]) -> dict[str, Any]:
         require(params, "code")
         code = params["code"]
         if not VSCHAR.fullmatch(code) and state.fault("malformed_code_crash"):
@@ -301,22 +303,23 @@ def build(state: ServerState) -> Starlette:
                 computed = s256(verifier) if grant.data["method"] == "S256" else verifier
                 if computed != challenge:
                     raise OAuthError("invalid_grant", "code_verifier does not match code_challenge")
+        await race_window(state)
         grant.used = True  # only a successful exchange spends the code
         return issue_tokens(client_id, grant.data["scope"], True, {"username": grant.data["username"], "code": code})
 
-    def password_grant(client_id: str, params: dict[str, str]) -> dict[str, Any]:
+    async def password_grant(client_id: str, params: dict[str, str]) -> dict[str, Any]:
         require(params, "username", "password")
         scope = check_scope(params.get("scope"), lenient())
         if params["username"] != client.username or params["password"] != client.password:
             raise OAuthError("invalid_grant", "resource owner credentials are wrong")
         return issue_tokens(client_id, scope, True, {"username": client.username})
 
-    def client_grant(client_id: str, params: dict[str, str]) -> dict[str, Any]:
+    async def client_grant(client_id: str, params: dict[str, str]) -> dict[str, Any]:
         return issue_tokens(
             client_id, check_scope(params.get("scope"), lenient()), False, {}
         )  # §4.4.3: no refresh token
 
-    def refresh_grant(client_id: str, params: dict[str, str]) -> dict[str, Any]:
+    async def refresh_grant(client_id: str, params: dict[str, str]) -> dict[str, Any]:
         require(params, "refresh_token")
         old = params["refresh_token"]
         grant = state.lookup("refresh_token", old)
@@ -329,6 +332,7 @@ def build(state: ServerState) -> Starlette:
         if widened and not state.fault("scope_widened_on_refresh"):
             raise OAuthError("invalid_scope", f"scope exceeds the original grant: {' '.join(sorted(widened))}")
         family = {"username": grant.data.get("username"), "code": grant.data.get("code")}
+        await race_window(state)
         if state.fault("refresh_not_rotated"):
             body = issue_tokens(client_id, scope, False, family)
             state.grants[body["access_token"]].data["refresh"] = old
@@ -337,7 +341,7 @@ def build(state: ServerState) -> Starlette:
         state.revoke(old)  # rotation; access tokens issued earlier stay valid until they expire
         return issue_tokens(client_id, scope, True, family, kept=original)
 
-    handlers: dict[str, Callable[[str, dict[str, str]], dict[str, Any]]] = {
+    handlers: dict[str, Callable[[str, dict[str, str]], Awaitable[dict[str, Any]]]] = {
         "authorization_code": code_grant,
         "password": password_grant,
         "client_credentials": client_grant,
@@ -360,7 +364,7 @@ def build(state: ServerState) -> Starlette:
                 raise OAuthError(bad, f"grant_type {grant_type!r} is not supported")
             if grant_type not in registered_clients(state)[client_id].grants:
                 raise OAuthError("unauthorized_client", f"this client may not use grant_type {grant_type}")
-            body = handler(client_id, params)
+            body = await handler(client_id, params)
         except OAuthError as exc:
             return json_error(exc)
         except ServerCrash:
@@ -405,6 +409,7 @@ def build(state: ServerState) -> Starlette:
         grant = live_token(params["token"], client_id)
         if grant is None:
             return JSONResponse({"active": False}, headers={"Cache-Control": "no-store"})
+        await touch(state, params["token"])
         body: dict[str, Any] = {"active": True, "client_id": grant.data["client_id"], "iat": grant.data["iat"]}
         for name in ("scope", "username"):
             if grant.data.get(name):

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from conformance.servers.base import ServerState, bearer_resource, read_params, test_routes
+from conformance.servers.base import ServerState, bearer_resource, race_window, read_params, test_routes
 from conformance.servers.modifiers import change, drop, errors_with_status
 
 ACCESS_LIFETIME = 3600  # the examples' expires_in (lines 51, 73)
@@ -33,6 +33,7 @@ FAULTS = {
     "wrong_secret_invalid_request": "a wrong client_secret gets invalid_request (line 86), a reading the suite accepts",
     "new_code_keeps_tokens": "a newly requested code leaves the earlier access tokens working (line 35)",
     "tokens_never_expire": "access tokens keep working after expires_in (line 57)",
+    "race_window": "a code is checked, then marked used 100 ms later: simultaneous exchanges all succeed (line 35)",
 }
 
 
@@ -85,6 +86,7 @@ def build(state: ServerState) -> Starlette:
             if grant is None:
                 bad = "invalid_request" if state.fault("wrong_error_code") else "invalid_grant"
                 return error(bad, "code is invalid, expired or used")
+            await race_window(state)
             grant.used = True
             return tokens()
         if grant_type == "refresh_token":

@@ -81,18 +81,20 @@ class Budget:
         self._last_sent = 0.0
         self._lock = threading.Lock()
 
-    def spend(self) -> None:
+    def spend(self, count: int = 1) -> None:
+        """Admit `count` requests. A burst (a race's requests, sent together) waits as long as that many
+        requests one after another would, so the run's average rate never exceeds `rate`."""
         with self._lock:
-            if self.used >= self.max_requests:
+            if self.used + count > self.max_requests:
                 raise TargetError(
                     f"request budget exhausted: max_requests={self.max_requests} (raise it in the config)"
                 )
             if self.rate:
-                wait = self._last_sent + 1.0 / self.rate - time.monotonic()
+                wait = self._last_sent + count / self.rate - time.monotonic()
                 if wait > 0:
                     time.sleep(wait)
             self._last_sent = time.monotonic()
-            self.used += 1
+            self.used += count
 
 
 class TargetClient:
@@ -101,15 +103,22 @@ class TargetClient:
     def __init__(self, config: TargetConfig, budget: Budget | None = None) -> None:
         self.config = config
         self.budget = budget or Budget(config.max_requests, config.rate)
-        verify = tls_context(config)
-        timeout = httpx.Timeout(config.timeout, connect=config.connect_timeout)
-        # TCP_NODELAY: without it, headers and body in two writes wait out delayed ACKs (~40 ms each).
-        transport = httpx.HTTPTransport(verify=verify, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
-        self._http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
+        # One TLS context for every connection pool (loading the CA bundle takes ~30 ms; a race opens several).
+        self._verify = httpx.create_ssl_context(tls_context(config))
+        self._http = self._connection_pool()
         self.requests_made = 0
         self.last_error = ""
         self.consecutive_failures = 0
         self._seq = 0
+        self._lock = threading.Lock()  # a burst's requests finish on several threads
+
+    def _connection_pool(self) -> httpx.Client:
+        timeout = httpx.Timeout(self.config.timeout, connect=self.config.connect_timeout)
+        # TCP_NODELAY: without it, headers and body in two writes wait out delayed ACKs (~40 ms each).
+        transport = httpx.HTTPTransport(
+            verify=self._verify, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+        )
+        return httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
 
     def close(self) -> None:
         self._http.close()
@@ -126,15 +135,39 @@ class TargetClient:
         headers: Mapping[str, str] | None = None,
     ) -> Reply:
         self._admit(method, url)
+        request, exchange = self._stage(
+            self._http, method, url, params=params, form=form, json_body=json_body, raw_body=raw_body, headers=headers
+        )
+        return self._transmit(self._http, request, exchange, url)
+
+    def burst(self, count: int) -> Burst:
+        """`count` requests to send together, each over a connection of its own (see Burst)."""
+        return Burst(self, count)
+
+    def _stage(
+        self,
+        http: httpx.Client,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        form: Mapping[str, str] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+        raw_body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[httpx.Request, Exchange]:
+        """The request built and its exchange recorded (in the order requests are staged)."""
         try:
-            request = self._http.build_request(
+            request = http.build_request(
                 method, url, params=params or None, data=form, json=json_body, content=raw_body, headers=headers
             )
         except (httpx.InvalidURL, ValueError) as exc:  # ValueError: UnicodeEncodeError of a header value
             raise UnusableAnswer(self._unsendable(exc, method, url)) from None
-        self._seq += 1
+        with self._lock:
+            self._seq += 1
+            seq = self._seq
         exchange = Exchange(
-            seq=self._seq,
+            seq=seq,
             method=method,
             url=str(request.url),
             request_headers={
@@ -143,50 +176,64 @@ class TargetClient:
             request_body=request.content.decode("utf-8", "replace"),
         )
         record(exchange)
+        return request, exchange
+
+    def _transmit(self, http: httpx.Client, request: httpx.Request, exchange: Exchange, url: str) -> Reply:
+        """Send a staged request and read its answer; safe to call from several threads at once."""
+        method = request.method
+        exchange.started_at = time.time()
         started = time.monotonic()
         try:
-            response = self._http.send(request, stream=True)
+            response = http.send(request, stream=True)
             try:
                 body, truncated = self._read_capped(response)
             finally:
                 response.close()
         except UNSENDABLE as exc:
             exchange.elapsed_ms = (time.monotonic() - started) * 1000
+            exchange.ended_at = time.time()
             exchange.error = self._unsendable(exc, method, url)
             raise UnusableAnswer(exchange.error) from None  # nothing was sent: the breaker stays as it is
         except httpx.RemoteProtocolError as exc:
             if not str(exc).startswith(BAD_LOCATION):
                 raise self._transport_error(exc, exchange, started, method, url) from None
             exchange.elapsed_ms = (time.monotonic() - started) * 1000
+            exchange.ended_at = time.time()
             where = f"{method} {urlsplit(url).path or '/'}"
             exchange.error = f"the answer to {where} has a Location no URL may hold ({str(exc).splitlines()[0]})"
-            self.consecutive_failures = 0  # it answered
+            with self._lock:
+                self.consecutive_failures = 0  # it answered
             raise UnusableAnswer(exchange.error) from None
         except httpx.DecodingError as exc:
             exchange.elapsed_ms = (time.monotonic() - started) * 1000
+            exchange.ended_at = time.time()
             where = f"{method} {urlsplit(url).path or '/'}"
             exchange.error = f"the answer to {where} cannot be decoded as its Content-Encoding says ({exc})"
-            self.consecutive_failures = 0  # it answered
+            with self._lock:
+                self.consecutive_failures = 0  # it answered
             raise UnusableAnswer(exchange.error) from None
         except httpx.HTTPError as exc:
             raise self._transport_error(exc, exchange, started, method, url) from None
-        self.consecutive_failures = 0
         exchange.elapsed_ms = (time.monotonic() - started) * 1000
+        exchange.ended_at = time.time()
+        with self._lock:
+            self.consecutive_failures = 0
         exchange.status = response.status_code
         exchange.response_headers = {k.lower(): v for k, v in response.headers.items()}
         exchange.response_body = body[:BODY_KEPT].decode("utf-8", "replace")
         exchange.body_cut = truncated or len(body) > BODY_KEPT
         return Reply(response.status_code, response.headers, body, truncated, exchange)
 
-    def _admit(self, method: str, url: str) -> None:
+    def _admit(self, method: str, url: str, count: int = 1) -> None:
         """Budget, rate limit and circuit breaker, checked before anything is sent."""
         if self.consecutive_failures >= BREAKER_LIMIT:
             raise TargetUnreachable(
                 f"target unreachable: {self.consecutive_failures} requests in a row failed "
                 f"(the last: {self.last_error}); the run stopped asking"
             )
-        self.budget.spend()
-        self.requests_made += 1
+        self.budget.spend(count)
+        with self._lock:
+            self.requests_made += count
 
     def _read_capped(self, response: httpx.Response) -> tuple[bytes, bool]:
         chunks: list[bytes] = []
@@ -203,8 +250,11 @@ class TargetClient:
     ) -> TargetError:
         """The target could not be talked to: recorded, counted for the circuit breaker, explained."""
         exchange.elapsed_ms = (time.monotonic() - started) * 1000
-        exchange.error = self.last_error = self._explain(exc, method, url)
-        self.consecutive_failures += 1
+        exchange.ended_at = time.time()
+        exchange.error = self._explain(exc, method, url)
+        with self._lock:
+            self.last_error = exchange.error
+            self.consecutive_failures += 1
         return TargetError(exchange.error)
 
     @staticmethod
@@ -250,3 +300,64 @@ class TargetClient:
         if isinstance(exc, httpx.RemoteProtocolError):
             return f"target closed the connection on {where} without a valid answer ({text.splitlines()[0]})"
         return f"HTTP error on {where}: {type(exc).__name__}: {text.splitlines()[0]}"
+
+
+class Burst:
+    """Requests sent together: admitted at once (budget, rate and circuit breaker count every one of
+    them), each staged and recorded before any is sent, each sent over a connection of its own (an
+    httpx client with its own pool), so the target sees them inside one scheduling window.
+
+    `stage(i, ...)` prepares request i on the caller's thread; `fire(i)` sends it and may run on any
+    thread. Closing the burst closes its connections.
+    """
+
+    def __init__(self, owner: TargetClient, count: int) -> None:
+        owner._admit("burst", "", count)
+        self.owner = owner
+        self._lanes = [owner._connection_pool() for _ in range(count)]
+        self._staged: list[tuple[httpx.Request, Exchange, str] | None] = [None] * count
+
+    def __len__(self) -> int:
+        return len(self._lanes)
+
+    def stage(
+        self,
+        lane: int,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        form: Mapping[str, str] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+        raw_body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Exchange:
+        request, exchange = self.owner._stage(
+            self._lanes[lane],
+            method,
+            url,
+            params=params,
+            form=form,
+            json_body=json_body,
+            raw_body=raw_body,
+            headers=headers,
+        )
+        self._staged[lane] = (request, exchange, url)
+        return exchange
+
+    def fire(self, lane: int) -> Reply:
+        staged = self._staged[lane]
+        if staged is None:
+            raise TargetError(f"burst request {lane} was never staged")
+        request, exchange, url = staged
+        return self.owner._transmit(self._lanes[lane], request, exchange, url)
+
+    def close(self) -> None:
+        for lane in self._lanes:
+            lane.close()
+
+    def __enter__(self) -> Burst:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -3,6 +3,7 @@ exchange the client makes to it."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -21,10 +22,12 @@ class Recorder:
     def __init__(self) -> None:
         self.example = EvidenceLog()
         self.total = 0
+        self._lock = threading.Lock()  # a race sends from several threads
 
     def add(self, exchange: Exchange) -> None:
-        self.example.add(exchange)
-        self.total += 1
+        with self._lock:
+            self.example.add(exchange)
+            self.total += 1
 
     def next_example(self) -> None:
         """A property or state machine starts a new example: keep its exchanges apart."""

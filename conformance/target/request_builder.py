@@ -23,6 +23,7 @@ from conformance.model.errors import MissingPrerequisite
 from conformance.model.pointer import MISSING, resolve
 from conformance.model.roles import CLIENT_ROLES, CONFIG_ROLES, TRANSFORM_NAMES, carried_pointer
 from conformance.model.spec import Flow, Param
+from conformance.target.capabilities import Feature
 from conformance.target.tokens import Tokens
 
 OMIT: Any = object()  # an override that leaves the parameter out of the request
@@ -132,3 +133,31 @@ def place(flow: Flow, values: Mapping[str, Any], *, basic: bool, spellings: Mapp
     if credentials:
         out.headers["authorization"] = basic_authorization(credentials)
     return out
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A request of a flow, filled in and placed, not yet sent (`ProfileSession.prepare`)."""
+
+    flow: Flow
+    feature: Feature | None
+    client_key: str | None  # which of the config's `clients` sends it
+    client_id: str | None
+    method: str
+    url: str
+    query: dict[str, str]
+    form: dict[str, Any] | None = None
+    json_body: dict[str, Any] | None = None
+    raw_body: bytes | None = None
+    headers: dict[str, str] | None = None
+    learns: bool = False  # a refusal of it shows whether the target offers its feature
+
+    def parts(self) -> dict[str, Any]:
+        """The keyword arguments of `TargetClient.send` (and `Burst.stage`) for this request."""
+        return {
+            "params": self.query,
+            "form": self.form,
+            "json_body": self.json_body,
+            "raw_body": self.raw_body,
+            "headers": self.headers,
+        }

@@ -27,12 +27,12 @@ from conformance.target.code_source import CodeOrigin, CodeSource, redirect_valu
 from conformance.target.discovery import Discovery
 from conformance.target.outcome import classify
 from conformance.target.pkce import Pkce
-from conformance.target.request_builder import OMIT, TRANSFORMS, basic_authorization, fill, place
+from conformance.target.request_builder import OMIT, TRANSFORMS, Prepared, basic_authorization, fill, place
 from conformance.target.tokens import Tokens
 
 SECRET_ROLES = {"client_secret", "password", "code", "access_token", "refresh_token", "temp_token"}
 
-__all__ = ["OMIT", "CodeOrigin", "ProfileSession", "Tokens", "basic_authorization"]
+__all__ = ["OMIT", "CodeOrigin", "Prepared", "ProfileSession", "Tokens", "basic_authorization"]
 
 
 class ProfileSession:
@@ -91,6 +91,23 @@ class ProfileSession:
 
         A flow whose feature the target does not offer raises NotApplicable before anything is
         sent; an RFC-coded refusal of it (unsupported_grant_type, ...) raises it after."""
+        prepared = self.prepare(
+            flow, overrides, tokens=tokens, method=method, raw_body=raw_body, client_auth=client_auth
+        )
+        return self.complete(prepared, self.client.send(prepared.method, prepared.url, **prepared.parts()))
+
+    def prepare(
+        self,
+        flow: Flow | str,
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        tokens: Tokens | None = None,
+        method: str | None = None,
+        raw_body: tuple[str, bytes] | None = None,
+        client_auth: str | None = None,
+    ) -> Prepared:
+        """The request `call` would send, built but not sent (a race sends several together).
+        Filling it in may itself send requests: a fresh code, tokens, the target's metadata."""
         flow = self.flow(flow)
         self.settle_spellings(flow)
         overrides = dict(overrides or {})
@@ -130,21 +147,36 @@ class ProfileSession:
         if "authorization" in headers:
             self.masker.register(headers["authorization"].split(" ", 1)[1], "basic_credentials")
         url = self.url_for(flow.operation, out.path)
-        query, body, body_kind = out.query, out.body, out.body_kind
+        own_client = not any(flow.operation.params[n].role in {"client_id", "client_secret"} for n in overrides)
+        learns = feature is not None and method is None and raw_body is None and caps.enabled and own_client
         verb = method or flow.operation.method
+        form = json_body = None
+        raw = raw_body[1] if raw_body is not None else None
         if raw_body is not None:
-            reply = self.client.send(
-                verb, url, params=query, raw_body=raw_body[1], headers={"content-type": raw_body[0], **headers}
-            )
-        else:
-            reply = self.client.send(
-                verb,
-                url,
-                params=query,
-                form=body if body_kind == "form" else None,
-                json_body=body if body_kind == "json" else None,
-                headers=headers or None,
-            )
+            headers = {"content-type": raw_body[0], **headers}
+        elif out.body_kind == "form":
+            form = out.body
+        elif out.body_kind == "json":
+            json_body = out.body
+        return Prepared(
+            flow,
+            feature,
+            client_key,
+            client.get("client_id"),
+            verb,
+            url,
+            out.query,
+            form=form,
+            json_body=json_body,
+            raw_body=raw,
+            headers=headers or None,
+            learns=learns,
+        )
+
+    def complete(self, prepared: Prepared, reply: Reply) -> Reply:
+        """What follows an answer: the login steps of an authorization request, and learning what the
+        answer carries (its tokens, to mask and to know whose they are; a refusal of a feature)."""
+        flow = prepared.flow
         if flow.redirect:
             if self.config.login:
                 known = {key: getattr(self.config, key) for key in ("username", "password", "client_id")}
@@ -154,12 +186,11 @@ class ProfileSession:
         for role in flow.issues:  # learn every secret the answer carries, so it is masked everywhere
             value = self.issued(reply, flow, role)
             if role in {"access_token", "refresh_token"} and isinstance(value, str):
-                self.owners[value] = client_key
-        own_client = not any(flow.operation.params[n].role in {"client_id", "client_secret"} for n in overrides)
-        if feature is not None and method is None and raw_body is None and caps.enabled and own_client:
+                self.owners[value] = prepared.client_key
+        if prepared.learns:
             outcome = classify(self.profile, flow, reply)
             if not outcome.success:
-                caps.learn(feature, client.get("client_id"), client_key, outcome.error_code)
+                self.capabilities().learn(prepared.feature, prepared.client_id, prepared.client_key, outcome.error_code)
         return reply
 
     def optional_values(self, flow: Flow, overrides: Mapping[str, Any]) -> dict[str, Any]:

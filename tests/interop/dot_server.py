@@ -22,6 +22,7 @@ import argparse
 import io
 import json
 import os
+import re
 import selectors
 import subprocess
 import sys
@@ -132,10 +133,18 @@ class DotServer:
             raise
         return self
 
-    def server_errors(self) -> list[str]:
-        """The requests DOT answered with a 500 so far (Django logs them on stderr, see settings.py)."""
+    def server_errors(self, known: tuple[str, ...] = ()) -> list[str]:
+        """The requests DOT answered with a 500 so far (Django logs them on stderr, see settings.py),
+        leaving out those whose logged traceback names one of the `known` findings."""
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return [line for line in text.splitlines() if line.startswith(("Internal Server Error:", "Traceback"))]
+        blocks = re.split(r"^(?=Internal Server Error:)", text, flags=re.M)
+        return [
+            line
+            for block in blocks
+            if not any(finding in block for finding in known)
+            for line in block.splitlines()
+            if line.startswith(("Internal Server Error:", "Traceback"))
+        ]
 
     def _read_url(self, process: subprocess.Popen[str]) -> str:
         assert process.stdout is not None

@@ -64,6 +64,17 @@ DEVIATIONS_SHOULD = {
     # §4.1.2: a reused code is refused, but the tokens issued from it stay active.
     "RFC-CODE-REUSE-REVOKES": "tokens from a reused code are not revoked",
 }
+# Races (issue 18): findings whose verdict depends on how the threaded server schedules the racers,
+# so they are kept out of the exact sets above; each must be a pass or the finding's verdict.
+# Authlib 1.9 checks a code in AuthorizationCodeGrant.validate_token_request (query_authorization_code)
+# and spends it in create_token_response (delete_authorization_code) only after generating and saving
+# the token, and its refresh grant does the same (authenticate_refresh_token, then revoke_old_credential):
+# simultaneous requests with one code or one refresh token both get tokens. Seen 2026-12-02 in 4 of 5
+# runs (code, 2 of 8 racers won) and 2 of 5 runs (refresh).
+RACE_FINDINGS = {
+    "RFC-CODE-SINGLE-USE-RACE": "fail",  # RFC 6749 §4.1.2, §10.5
+    "RFC-REFRESH-ROTATION-RACE": "warning",  # RFC 9700 §4.14.2 (SHOULD)
+}
 # Its tokens live 3600 s and its clock cannot be moved: waiting that out is beyond max_wait; a code
 # may live 10 minutes (§4.1.2), seen only after 601 s. It registers one client, so the cross-client
 # checks have no clients.second to present.
@@ -102,8 +113,12 @@ def test_rfc6749_profile_against_authlib(name: str, tmp_path: Path) -> None:
     with AuthlibServer(**case.server) as server:
         run = run_suite(server.url, case.config.replace("{url}", server.url), tmp_path, run_id=name)
     assert run.with_verdict("error") == set(), run.output
-    assert run.with_verdict("fail") == set(DEVIATIONS_MUST), run.output
-    assert run.with_verdict("warning") == set(DEVIATIONS_SHOULD), run.output
+    raced = {rid for rid, verdict in RACE_FINDINGS.items() if run.verdicts[rid][0] == verdict}
+    assert {rid: run.verdicts[rid][0] for rid in RACE_FINDINGS.keys() - raced} == dict.fromkeys(
+        RACE_FINDINGS.keys() - raced, "pass"
+    ), run.output
+    assert run.with_verdict("fail") - raced == set(DEVIATIONS_MUST), run.output
+    assert run.with_verdict("warning") - raced == set(DEVIATIONS_SHOULD), run.output
     assert run.with_verdict("not applicable") == set(case.not_applicable), run.output
     assert run.with_verdict("not run") == NOT_RUN, run.output
     if name == "no_metadata":

@@ -86,6 +86,16 @@ _REDIRECT_URI_DEVIATIONS = {
 # §4.1.2: a reused code is refused, but the tokens issued from it stay active.
 _WARNINGS = {"RFC-CODE-REUSE-REVOKES": "tokens from a reused code are not revoked"}
 
+# Races (issue 18): findings whose verdict depends on how Django's threaded server schedules the racers,
+# so they are kept out of the exact sets; each must be a pass or the finding's verdict. DOT 3.4 (on this
+# project's SQLite) lets simultaneous refreshes with one refresh token all succeed: 2 of 2, and 5 of 8,
+# in each of 4 runs on 2026-12-02 (RFC 9700 §4.14.2, a SHOULD).
+RACE_FINDINGS = {"RFC-REFRESH-ROTATION-RACE": "warning"}
+# A code exchange that loses a race (RFC-CODE-SINGLE-USE-RACE, which passes: one racer gets tokens) is
+# answered HTTP 500: the grant another racer spent is gone between oauthlib's validation and DOT's use of
+# it, and Grant.DoesNotExist goes uncaught (RFC 6749 §5.2 wants invalid_grant). A finding, not a broken run.
+RACE_SERVER_ERRORS = ("oauth2_provider.models.Grant.DoesNotExist",)
+
 EXPECTED = {
     "defaults": Expected(
         deviations=_REDIRECT_URI_DEVIATIONS,
@@ -120,7 +130,7 @@ class _Runs:
             workdir: Path = self._tmp.mktemp(f"dot-{name}")
             with DotServer(workdir / "server", pkce_required=name == "defaults") as server:
                 run = run_suite(server.issuer, CONFIG, workdir / "suite", run_id=name)
-                if server.server_errors():  # not an AssertionError: the xfail tests must not swallow it
+                if server.server_errors(RACE_SERVER_ERRORS):  # not an AssertionError: xfail must not swallow it
                     raise RuntimeError(f"DOT answered 500:\n{server.log.read_text(errors='replace')}")
             self._runs[name] = run
         return self._runs[name]
@@ -135,8 +145,10 @@ def dot_runs(tmp_path_factory: pytest.TempPathFactory) -> _Runs:
 def test_failures_are_exactly_the_deviations(dot_runs: _Runs, name: str) -> None:
     run, expected = dot_runs(name), EXPECTED[name]
     assert run.with_verdict("error") == set(), run.output
-    assert run.with_verdict("fail") - set(expected.false_alarms) == set(expected.deviations), run.output
-    assert run.with_verdict("warning") == set(expected.warnings), run.output
+    raced = {rid for rid, verdict in RACE_FINDINGS.items() if run.verdicts[rid][0] == verdict}
+    assert all(run.verdicts[rid][0] == "pass" for rid in RACE_FINDINGS.keys() - raced), run.output
+    assert run.with_verdict("fail") - set(expected.false_alarms) - raced == set(expected.deviations), run.output
+    assert run.with_verdict("warning") - raced == set(expected.warnings), run.output
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -57,6 +57,10 @@ DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": Path(os.environ.get("DOT_INTEROP_DB", BASE_DIR / "db.sqlite3")),
+        # The race requirements (issue 18) send token requests at once to Django's threaded server. With
+        # SQLite's default deferred transactions two writers deadlock on the lock upgrade and one gets
+        # "database is locked" (HTTP 500); Django's documented remedy (5.1+) takes the write lock at BEGIN.
+        "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
     }
 }
 
