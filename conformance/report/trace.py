@@ -69,12 +69,23 @@ def seeds_dir() -> Path | None:
     return next((c for c in candidates if c.is_dir()), None)
 
 
+def dialects_dir() -> Path:
+    """Documents the project wrote itself from a vendor's public facts (docs/dialects/ of the
+    checkout): a dialect with no vendor document to copy, kept beside the code that implements it."""
+    return Path(__file__).resolve().parents[2] / "docs" / "dialects"
+
+
+def document_path(profile: Profile) -> Path | None:
+    """The profile's source document: among the seeds, else among the project's own dialect
+    documents, else next to its spec (a spec added with --spec may bring its document); None when
+    it is not at hand (an installed wheel has neither folder)."""
+    folders = [seeds_dir(), dialects_dir(), profile.path.parent]
+    return next((f / profile.document for f in folders if f is not None and (f / profile.document).is_file()), None)
+
+
 def document_lines(profile: Profile) -> list[str]:
-    folder = seeds_dir()
-    path = folder / profile.document if folder else None
-    if path is None or not path.is_file():
-        return []
-    return path.read_text(encoding="utf-8").splitlines()
+    path = document_path(profile)
+    return path.read_text(encoding="utf-8").splitlines() if path is not None else []
 
 
 def matrix(profile: Profile) -> list[TraceRow]:

@@ -16,7 +16,7 @@ class ServerModule(Protocol):
     build: Callable[[ServerState], Starlette]
 
 
-PROFILES: tuple[str, ...] = ("everydo", "usercenter", "yixin", "ekuaibao", "generic", "rfc6749")
+PROFILES: tuple[str, ...] = ("everydo", "usercenter", "yixin", "ekuaibao", "generic", "rfc6749", "wechatweb")
 
 # Fixed profile parameters the reference servers expect (the config's `params`).
 PROFILE_PARAMS: dict[str, dict[str, str]] = {
