@@ -6,7 +6,16 @@ import pytest
 import yaml
 
 from conformance.model.spec import line_numbers, load_profile, load_profiles, spec_dir
-from conformance.report.trace import levels, matrix, normative_lines, not_testable, render
+from conformance.report.trace import (
+    dialects_dir,
+    document_path,
+    levels,
+    matrix,
+    normative_lines,
+    not_testable,
+    render,
+    seeds_dir,
+)
 
 DOCUMENT_PROFILES = [name for name, p in load_profiles().items() if p.document.endswith(".txt")]
 
@@ -26,6 +35,17 @@ def test_every_document_profile_marks_its_normative_lines(name: str) -> None:
     assert normative, f"{name}: the traceability block marks no normative line"
     stray = sorted(set(not_testable(profile)) - normative)
     assert not stray, f"{name}: not_testable lines that are not marked normative: {stray}"
+
+
+def test_a_document_is_found_among_the_seeds_or_the_project_s_own_dialects() -> None:
+    """The five vendor documents are seeds; a dialect the project wrote itself lives in docs/dialects/."""
+    profiles = load_profiles()
+    assert document_path(profiles["wechatweb"]) == dialects_dir() / "wechatweb.txt"
+    seeds = seeds_dir()
+    if seeds is None:
+        pytest.skip("the seeds are not at hand (set OAUTH2_CONFORMANCE_SEEDS)")
+    for name in ("everydo", "usercenter", "yixin", "ekuaibao", "generic"):
+        assert document_path(profiles[name]) == seeds / profiles[name].document, name
 
 
 def test_a_flow_s_lines_are_decided_by_its_response_requirement() -> None:

@@ -3,16 +3,13 @@ documents list is in the spec, and every line a spec cites really holds what it 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conformance.model.spec import Profile, load_profiles
 from conformance.report.trace import document_path
-
 
 
 def document(profile: Profile) -> list[str]:
@@ -79,6 +76,19 @@ INVENTORY: dict[str, dict[str, Any]] = {
         },
         # The document leaves every response empty; the spec takes RFC 6749 §5.1 / §5.2.
         "fields": ["access_token", "token_type", "expires_in", "refresh_token", "scope", "error"],
+    },
+    "wechatweb": {
+        "operations": {
+            ("GET", "/connect/qrconnect"): ["appid", "redirect_uri", "response_type", "scope", "state"],
+            ("GET", "/sns/oauth2/access_token"): ["appid", "secret", "code", "grant_type"],
+            ("GET", "/sns/oauth2/refresh_token"): ["appid", "grant_type", "refresh_token"],
+            ("GET", "/sns/auth"): ["access_token", "openid"],
+            ("GET", "/sns/userinfo"): ["access_token", "openid", "lang"],
+        },
+        "fields": [
+            *("access_token", "expires_in", "refresh_token", "openid", "scope", "unionid", "errcode", "errmsg"),
+            *("nickname", "sex", "province", "city", "country", "headimgurl", "privilege"),
+        ],
     },
 }
 

@@ -144,7 +144,11 @@ def build(state: ServerState) -> Starlette:
             return error(40013, "invalid appid")
         secret = params.get("secret")
         if secret and secret != client.client_secret and not state.fault("wrong_secret_accepted"):
-            return error(40001, "invalid credential") if state.fault("wrong_secret_40001") else error(40125, "invalid appsecret")
+            return (
+                error(40001, "invalid credential")
+                if state.fault("wrong_secret_40001")
+                else error(40125, "invalid appsecret")
+            )
         if wrong_grant_type(params, "authorization_code"):
             return error(40002, "invalid grant_type")
         grant = state.grants.get(params["code"])
@@ -253,7 +257,9 @@ def build(state: ServerState) -> Starlette:
         if params.get("appid") != client.client_id:
             return page("AppID 参数错误")
         target = params.get("redirect_uri", "")
-        if not target or (urlsplit(target).hostname != CALLBACK_DOMAIN and not state.fault("redirect_domain_not_checked")):
+        if not target or (
+            urlsplit(target).hostname != CALLBACK_DOMAIN and not state.fault("redirect_domain_not_checked")
+        ):
             return page("redirect_uri 参数错误")
         if params.get("response_type") != "code" or SCOPE not in params.get("scope", "").split(","):
             return page("Scope 参数错误或没有 Scope 权限")
