@@ -39,6 +39,7 @@ READINGS: list[tuple[str, frozenset[str], set[str]]] = [
     ("ekuaibao", frozenset({"expiry_day_boundary"}), set()),
     ("ekuaibao", frozenset({"feature_expires_soon"}), set()),
     ("ekuaibao", frozenset({"expiry_day_boundary", "feature_expires_soon"}), set()),
+    ("wechatweb", frozenset({"wrong_secret_40001"}), set()),
 ]
 
 
