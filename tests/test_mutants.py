@@ -232,6 +232,8 @@ MUTANTS: list[tuple[str, str, str, str]] = [
     ("wechatweb", "missing_access_token_40001", "WW-USERINFO-ACCESS_TOKEN-REQUIRED", "fail"),
     ("wechatweb", "missing_openid_accepted", "WW-CHECK-TOKEN-OPENID-REQUIRED", "fail"),
     ("wechatweb", "missing_openid_accepted", "WW-USERINFO-OPENID-REQUIRED", "fail"),
+    ("wechatweb", "openid_not_checked", "WW-CHECK-BAD-OPENID", "fail"),
+    ("wechatweb", "openid_not_checked", "WW-USERINFO-BAD-OPENID", "fail"),
     # 40001 for a wrong secret (line 87) is the other reading of line 93: accepted.
     ("wechatweb", "wrong_secret_40001", "WW-WRONG-SECRET", "pass"),
     ("wechatweb", "wrong_secret_40001", "WW-ERRORS-EXCHANGE", "pass"),

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.model.roles import ROLES
+from conformance.model.roles import FROM_TOKEN_RESPONSE, ROLES, known_role
 
 
 @dataclass(frozen=True)
@@ -31,14 +31,16 @@ class Refusal:
 
 @dataclass(frozen=True)
 class Credential(Refusal):
-    """`role`: which credential (x-role) is replaced by a made-up one."""
+    """`role`: which credential (x-role) is replaced by a made-up one; a value carried from the token
+    answer (`from-token-response /openid`) is one too: the server must refuse one it never issued."""
 
     role: str = ""
 
     def __post_init__(self) -> None:
         # A misspelt role would find no parameter, and the requirement would quietly not run.
-        if self.role not in ROLES:
-            raise OptionError(f"option 'role' must be an x-role ({', '.join(ROLES)}), got {self.role!r}")
+        if not known_role(self.role):
+            known = ", ".join((*ROLES, f"{FROM_TOKEN_RESPONSE} /POINTER"))
+            raise OptionError(f"option 'role' must be an x-role ({known}), got {self.role!r}")
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ def bad_credential(ctx: CheckContext) -> None:
     flow = ctx.flow
     role = ctx.option("role")
     param = role_param(flow, role)
-    reply = ctx.session.call(flow, {param: bogus(role)})
+    reply = ctx.session.call(flow, {param: bogus(param)})  # named after the parameter: a role may be a pointer
     ctx.expect_error(reply, ctx.option("expect_error", ()), f"{flow.title} with a made-up {param}")
 
 
