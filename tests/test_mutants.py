@@ -234,6 +234,8 @@ MUTANTS: list[tuple[str, str, str, str]] = [
     ("wechatweb", "missing_openid_accepted", "WW-USERINFO-OPENID-REQUIRED", "fail"),
     ("wechatweb", "openid_not_checked", "WW-CHECK-BAD-OPENID", "fail"),
     ("wechatweb", "openid_not_checked", "WW-USERINFO-BAD-OPENID", "fail"),
+    ("wechatweb", "refresh_token_never_expires", "WW-REFRESH-TOKEN-LIFETIME", "fail"),
+    ("wechatweb", "expired_token_40001", "WW-TOKEN-EXPIRES", "fail"),
     # 40001 for a wrong secret (line 87) is the other reading of line 93: accepted.
     ("wechatweb", "wrong_secret_40001", "WW-WRONG-SECRET", "pass"),
     ("wechatweb", "wrong_secret_40001", "WW-ERRORS-EXCHANGE", "pass"),

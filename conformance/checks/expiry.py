@@ -132,6 +132,27 @@ def code_expires(ctx: CheckContext) -> None:
     ctx.expect_error(reply, ctx.option("expect_error", ()), f"a code used after its {lifetime:g} s lifetime")
 
 
+@check("refresh_token_expires", options=Lifetime, traits=Traits(moves_clock=True))
+def refresh_token_expires(ctx: CheckContext) -> None:
+    """Of two fresh grants, the first's refresh token is used a minute before `seconds` have passed and
+    must work (one that dies early fails); the second's, used a second after, must get an error (one of
+    `expect_error`). Time passes through clock_url, or is waited out up to max_wait; otherwise the
+    requirement is not run."""
+    flow = ctx.flow
+    lifetime = float(ctx.option("seconds"))
+    early, late = ctx.tokens(), ctx.tokens()
+    ctx.let_time_pass(max(lifetime - 60, 0))
+    reply = ctx.session.call(flow, tokens=early)
+    if not ctx.outcome(reply).success:
+        raise ctx.fail(
+            f"{flow.title}: a refresh token used a minute before its {lifetime:g} s lifetime is over was refused "
+            f"({ctx.outcome(reply).describe(reply)})"
+        )
+    ctx.let_time_pass(61)
+    reply = ctx.session.call(flow, tokens=late)
+    ctx.expect_error(reply, ctx.option("expect_error", ()), f"a refresh token used after its {lifetime:g} s lifetime")
+
+
 @check("refresh_after_expiry_rejected", options=Refusal, traits=Traits(moves_clock=True))
 def refresh_after_expiry_rejected(ctx: CheckContext) -> None:
     """Once the access token's stated lifetime (from the token_source flow) has passed, a refresh with its
@@ -150,9 +171,16 @@ def refresh_after_expiry_rejected(ctx: CheckContext) -> None:
     ctx.expect_error(reply, ctx.option("expect_error", ()), "a refresh after the access token expired")
 
 
-@check("access_token_expires", options=Introspection, traits=Traits(moves_clock=True))
+@dataclass(frozen=True)
+class ExpiredProbe(Introspection, Refusal):
+    """`expect_error`: the codes the probe flow must answer an expired access token with (empty: it need
+    only stop working)."""
+
+
+@check("access_token_expires", options=ExpiredProbe, traits=Traits(moves_clock=True))
 def access_token_expires(ctx: CheckContext) -> None:
-    """An access token works until its stated lifetime is over, and not after (the probe flow sees it)."""
+    """An access token works until its stated lifetime is over, and not after (the probe flow sees it);
+    with `expect_error`, the probe's refusal of the expired token carries one of those codes."""
     session = ctx.session
     probe = ctx.flow
     source = session.flow(session.profile.token_source or "")
@@ -178,3 +206,7 @@ def access_token_expires(ctx: CheckContext) -> None:
         raise ctx.fail(
             f"{probe.name} still accepts the access token {lifetime:g} s after it was issued, past its expiry"
         )
+    codes = ctx.option("expect_error", ())
+    if codes:
+        reply = session.call(probe, tokens=tokens)
+        ctx.expect_error(reply, codes, f"{probe.title} with an access token past its {lifetime:g} s lifetime", probe)

@@ -61,6 +61,8 @@ FAULTS = {
     "missing_access_token_40001": "a missing access_token gets 40001 instead of 41001 (lines 58, 66, 95)",
     "missing_openid_accepted": "/sns/auth and /sns/userinfo work without openid (lines 59, 67)",
     "openid_not_checked": "/sns/auth and /sns/userinfo take any openid with a live access token (line 89)",
+    "refresh_token_never_expires": "a refresh token still works after 30 days (line 46)",
+    "expired_token_40001": "an expired access token gets 40001 instead of 42001 (line 100)",
 }
 
 
@@ -162,7 +164,8 @@ def build(state: ServerState) -> Starlette:
         grant.used = True
         user = openid()
         access = state.issue("access_token", lifetime(), openid=user)
-        refresh = state.issue("refresh_token", REFRESH_LIFETIME, openid=user, access=access)
+        refresh_lifetime = None if state.fault("refresh_token_never_expires") else REFRESH_LIFETIME
+        refresh = state.issue("refresh_token", refresh_lifetime, openid=user, access=access)
         return answer(access, refresh, user)
 
     def refresh_token(params: dict[str, str]) -> Response:
@@ -214,6 +217,8 @@ def build(state: ServerState) -> Starlette:
         if grant is None or grant.kind != "access_token":
             return None if state.fault(lenient) else error(40001, "invalid credential")
         if not live(grant):
+            if state.fault("expired_token_40001"):
+                return error(40001, "invalid credential")
             return error(42001, "access_token expired")
         if params.get("openid") and params["openid"] != grant.data["openid"] and not state.fault("openid_not_checked"):
             return error(40003, "invalid openid")
