@@ -236,6 +236,9 @@ MUTANTS: list[tuple[str, str, str, str]] = [
     ("wechatweb", "openid_not_checked", "WW-USERINFO-BAD-OPENID", "fail"),
     ("wechatweb", "refresh_token_never_expires", "WW-REFRESH-TOKEN-LIFETIME", "fail"),
     ("wechatweb", "expired_token_40001", "WW-TOKEN-EXPIRES", "fail"),
+    ("wechatweb", "refresh_replaces_live_token", "WW-REFRESH-KEEPS-LIVE-TOKEN", "fail"),
+    ("wechatweb", "refresh_does_not_renew", "WW-REFRESH-KEEPS-LIVE-TOKEN", "fail"),
+    ("wechatweb", "refresh_refused_after_expiry", "WW-REFRESH-AFTER-EXPIRY", "fail"),
     # 40001 for a wrong secret (line 87) is the other reading of line 93: accepted.
     ("wechatweb", "wrong_secret_40001", "WW-WRONG-SECRET", "pass"),
     ("wechatweb", "wrong_secret_40001", "WW-ERRORS-EXCHANGE", "pass"),

@@ -63,6 +63,9 @@ FAULTS = {
     "openid_not_checked": "/sns/auth and /sns/userinfo take any openid with a live access token (line 89)",
     "refresh_token_never_expires": "a refresh token still works after 30 days (line 46)",
     "expired_token_40001": "an expired access token gets 40001 instead of 42001 (line 100)",
+    "refresh_replaces_live_token": "a refresh while the access token is live answers a new one (line 45)",
+    "refresh_does_not_renew": "a refresh while the access token is live leaves its expiry as it was (line 45)",
+    "refresh_refused_after_expiry": "a refresh after the access token expired gets 42001 (lines 43-44)",
 }
 
 
@@ -195,9 +198,12 @@ def build(state: ServerState) -> Starlette:
             return error(42002, "refresh_token expired")
         user = grant.data["openid"]
         access = state.grants.get(grant.data["access"])
-        if access is not None and live(access):
+        if not live(access) and state.fault("refresh_refused_after_expiry"):
+            return error(42001, "access_token expired")
+        if access is not None and live(access) and not state.fault("refresh_replaces_live_token"):
             ttl = lifetime()
-            access.expires_at = None if ttl is None else state.clock.now() + ttl
+            if not state.fault("refresh_does_not_renew"):
+                access.expires_at = None if ttl is None else state.clock.now() + ttl
             value = grant.data["access"]
         else:
             value = state.issue("access_token", lifetime(), openid=user)
