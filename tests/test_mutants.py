@@ -239,6 +239,7 @@ MUTANTS: list[tuple[str, str, str, str]] = [
     ("wechatweb", "refresh_replaces_live_token", "WW-REFRESH-KEEPS-LIVE-TOKEN", "fail"),
     ("wechatweb", "refresh_does_not_renew", "WW-REFRESH-KEEPS-LIVE-TOKEN", "fail"),
     ("wechatweb", "refresh_refused_after_expiry", "WW-REFRESH-AFTER-EXPIRY", "fail"),
+    ("wechatweb", "constant_code", "WW-CODES-DISTINCT", "fail"),
     # 40001 for a wrong secret (line 87) is the other reading of line 93: accepted.
     ("wechatweb", "wrong_secret_40001", "WW-WRONG-SECRET", "pass"),
     ("wechatweb", "wrong_secret_40001", "WW-ERRORS-EXCHANGE", "pass"),

@@ -25,11 +25,17 @@ def refresh_new_access_token(ctx: CheckContext) -> None:
 
 @check("tokens_distinct")
 def tokens_distinct(ctx: CheckContext) -> None:
-    """Two grants give two different access tokens and two different refresh tokens."""
+    """Two grants give two different access tokens and two different refresh tokens; two authorizations
+    of a redirect flow, two different codes."""
     flow = ctx.flow
     first, second = ctx.session.call(flow), ctx.session.call(flow)
     ctx.succeed(first, step="a first grant")
     ctx.succeed(second, step="a second grant")
+    if flow.redirect and not flow.redirect.get("fragment"):
+        name = flow.redirect.get("code_param", "code")
+        code = ctx.session.redirect_value(first, name)
+        if code is not None and code == ctx.session.redirect_value(second, name):
+            raise ctx.fail(f"{flow.title}: two authorizations redirected with the same {name}; each must get its own")
     for role in ("access_token", "refresh_token"):
         value = ctx.session.issued(first, flow, role)
         if value is not None and value == ctx.session.issued(second, flow, role):

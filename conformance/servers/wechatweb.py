@@ -66,6 +66,7 @@ FAULTS = {
     "refresh_replaces_live_token": "a refresh while the access token is live answers a new one (line 45)",
     "refresh_does_not_renew": "a refresh while the access token is live leaves its expiry as it was (line 45)",
     "refresh_refused_after_expiry": "a refresh after the access token expired gets 42001 (lines 43-44)",
+    "constant_code": "every authorization redirects with the same code (line 21)",
 }
 
 
@@ -284,6 +285,9 @@ def build(state: ServerState) -> Starlette:
         return RedirectResponse(target + joiner + urlencode(carried), status_code=302)
 
     def new_code() -> str:
+        if state.fault("constant_code"):  # the same value each time, issued afresh (so it works once)
+            state.grants["constant-code"] = Grant("code", state.clock.now() + CODE_LIFETIME)
+            return "constant-code"
         return state.issue("code", CODE_LIFETIME)
 
     handlers: dict[str, Handler] = {
