@@ -1,6 +1,7 @@
 """Checks on what vendor documents say about the tokens they issue: a refresh gives a new access
-token, tokens are random, a field that names the enterprise stays the same, a code is single-use
-across every endpoint that takes it, and a token check answers an unknown token negatively."""
+token, tokens (and codes) are random, a field that names the enterprise or the user stays the same,
+a code is single-use across every endpoint that takes it, and a token check answers an unknown token
+negatively."""
 
 from __future__ import annotations
 
@@ -64,7 +65,7 @@ def field_stable(ctx: CheckContext) -> None:
         seen.setdefault(repr(value), flow.name)
         if len(seen) > 1:
             shown = ", ".join(f"{value} ({where})" for value, where in seen.items())
-            raise ctx.fail(f"{pointer} must name the same enterprise in every answer, got {shown}")
+            raise ctx.fail(f"{pointer} must hold the same value in every answer, got {shown}")
 
 
 @dataclass(frozen=True)
