@@ -69,6 +69,9 @@ FAULTS = {
     "constant_code": "every authorization redirects with the same code (line 21)",
 }
 
+# Faults that are readings the document allows, not faults: the suite must pass them (tests/test_readings.py).
+READINGS = {"wrong_secret_40001"}
+
 
 def _errors_status(status: int) -> Modifier:
     """Answer every error of the dialect (errcode present and not 0) with `status`."""
