@@ -240,6 +240,10 @@ MUTANTS: list[tuple[str, str, str, str]] = [
     ("wechatweb", "refresh_does_not_renew", "WW-REFRESH-KEEPS-LIVE-TOKEN", "fail"),
     ("wechatweb", "refresh_refused_after_expiry", "WW-REFRESH-AFTER-EXPIRY", "fail"),
     ("wechatweb", "constant_code", "WW-CODES-DISTINCT", "fail"),
+    ("wechatweb", "authorize_defaults_missing", "WW-AUTHORIZE-APPID-REQUIRED", "fail"),
+    ("wechatweb", "authorize_defaults_missing", "WW-AUTHORIZE-REDIRECT_URI-REQUIRED", "fail"),
+    ("wechatweb", "authorize_defaults_missing", "WW-AUTHORIZE-RESPONSE_TYPE-REQUIRED", "fail"),
+    ("wechatweb", "authorize_defaults_missing", "WW-AUTHORIZE-SCOPE-REQUIRED", "fail"),
     # 40001 for a wrong secret (line 87) is the other reading of line 93: accepted.
     ("wechatweb", "wrong_secret_40001", "WW-WRONG-SECRET", "pass"),
     ("wechatweb", "wrong_secret_40001", "WW-ERRORS-EXCHANGE", "pass"),

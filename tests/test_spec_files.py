@@ -244,11 +244,28 @@ def test_a_predicate_with_an_unknown_key_is_refused(tmp_path: Path) -> None:
         load_profile(path)
 
 
+def test_a_flow_states_its_own_error_status(tmp_path: Path) -> None:
+    """A page whose refusals the document leaves unsaid, in a dialect whose interfaces answer errors
+    HTTP 200: `error: {status: []}` on the flow says so; other flows keep the profile's."""
+    path = _wechat(tmp_path)
+    text = path.read_text(encoding="utf-8").replace("    status: []   # unsaid\n", "    status: [200]\n", 1)
+    text = text.replace("      success: {pointer: /errcode, absent: true}\n", "      error: {status: [400, 401]}\n", 1)
+    path.write_text(text, encoding="utf-8")
+    profile = load_profile(path)
+    assert profile.error_status(profile.flows["exchange_code"]) == (400, 401)
+    assert profile.error_status(profile.flows["refresh"]) == (200,)
+    path.write_text(text.replace("error: {status: [400, 401]}", "error: {status: 400}"), encoding="utf-8")
+    with pytest.raises(SpecError, match=r"flow exchange_code: error\.status must be a list of HTTP statuses"):
+        load_profile(path)
+
+
 def test_a_misspelt_role_option_is_refused() -> None:
     """bad_credential's `role: client-secret` would find no parameter and quietly not run."""
     assert build(Credential, {"role": "client_secret"}).role == "client_secret"
     with pytest.raises(OptionError, match=r"option 'role' must be an x-role .*got 'client-secret'"):
         build(Credential, {"role": "client-secret"})
+    # a value carried from the token answer is a credential too (wechatweb's openid gets 40003)
+    assert build(Credential, {"role": "from-token-response /openid"}).role == "from-token-response /openid"
 
 
 # -- a value carried from the token answer ---------------------------------------------------------

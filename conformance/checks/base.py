@@ -164,8 +164,9 @@ class CheckContext:
         codes = tuple(codes)
         outcome = self.outcome(reply, flow)
         error = self.session.profile.error
+        statuses = self.session.profile.error_status(flow)  # the flow's own, else the profile's
         signalled = self.signalled(reply, flow)
-        if reply.status >= 500 and not (signalled and error is not None and not error.status):
+        if reply.status >= 500 and not (signalled and error is not None and not statuses):
             raise self.fail(f"{what}: the server failed with HTTP {reply.status} instead of answering an error")
         if outcome.success and flow.verdict:
             if self.negative(reply, flow):
@@ -182,11 +183,11 @@ class CheckContext:
             raise self.fail(f"{what}: expected error {wanted}, got {got}")
         if outcome.redirected_error:
             return outcome
-        if error is not None and error.status and reply.status not in error.status:
-            raise self.fail(f"{what}: an error must be HTTP {'/'.join(map(str, error.status))}, got {reply.status}")
+        if error is not None and statuses and reply.status not in statuses:
+            raise self.fail(f"{what}: an error must be HTTP {'/'.join(map(str, statuses))}, got {reply.status}")
         # A 4xx without the dialect's signal, where the document states no error status, is an HTTP
         # refusal: its body is not judged against the dialect's error schema (UserCenter, line 68).
-        unsignalled_http_error = 400 <= reply.status < 500 and not signalled and error is not None and not error.status
+        unsignalled_http_error = 400 <= reply.status < 500 and not signalled and error is not None and not statuses
         if error is not None and not unsignalled_http_error:
             problems = self.validator.problems(reply, flow.operation)
             if problems:

@@ -98,6 +98,10 @@ class Flow:
     # endpoint whose success carries `errcode: 0` in a dialect where `errcode` flags errors.
     success_when: Predicate | None = None
     error_when: Predicate | None = None
+    # The HTTP statuses the flow's errors have, when they are not the profile's (`error: {status: []}` on
+    # the flow): an authorization page whose refusals the document leaves unsaid, in a dialect whose
+    # interfaces answer every error HTTP 200. None: the profile's.
+    error_status: tuple[int, ...] | None = None
     # Where a success says what it found (a token check's "校验结果"): such a success is a positive
     # answer only when this field differs from the answer to a made-up token.
     verdict: str | None = None
@@ -147,6 +151,12 @@ class Profile:
             if requirement.id == requirement_id:
                 return requirement
         raise KeyError(requirement_id)
+
+    def error_status(self, flow: Flow) -> tuple[int, ...]:
+        """The HTTP statuses an error of `flow` has: the flow's own, else the profile's (() = unsaid)."""
+        if flow.error_status is not None:
+            return flow.error_status
+        return self.error.status if self.error is not None else ()
 
     def source(self, line: int | str | None) -> str:
         if isinstance(line, str):
@@ -334,10 +344,20 @@ def _flow(name: str, raw: Mapping[str, Any], operations: Mapping[str, Operation]
         redirect=raw.get("redirect"),
         response_line=raw.get("response_line"),
         success_when=predicate(raw.get("success") or {}, f"flow {name}: success"),
-        error_when=predicate(raw.get("error") or {}, f"flow {name}: error"),
+        error_when=predicate(raw.get("error") or {}, f"flow {name}: error", ("status",)),
+        error_status=_statuses((raw.get("error") or {}).get("status"), f"flow {name}: error.status"),
         verdict=raw.get("verdict"),
         optional=optional,
     )
+
+
+def _statuses(value: Any, where: str) -> tuple[int, ...] | None:
+    """A list of HTTP statuses, or None when the key is absent."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        raise ValueError(f"{where} must be a list of HTTP statuses, got {value!r}")
+    return tuple(value)
 
 
 def _slug(text: str) -> str:

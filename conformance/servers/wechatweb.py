@@ -67,6 +67,7 @@ FAULTS = {
     "refresh_does_not_renew": "a refresh while the access token is live leaves its expiry as it was (line 45)",
     "refresh_refused_after_expiry": "a refresh after the access token expired gets 42001 (lines 43-44)",
     "constant_code": "every authorization redirects with the same code (line 21)",
+    "authorize_defaults_missing": "the page fills in a missing appid, redirect_uri, response_type, scope (lines 13-16)",
 }
 
 # Faults that are readings the document allows, not faults: the suite must pass them (tests/test_readings.py).
@@ -270,6 +271,9 @@ def build(state: ServerState) -> Starlette:
     async def qrconnect(request: Request) -> Response:
         """请求code (lines 10-22): the page auto-approves for the registered client."""
         params = dict(request.query_params)
+        if state.fault("authorize_defaults_missing"):
+            defaults = {"appid": client.client_id, "redirect_uri": client.redirect_uri, "response_type": "code"}
+            params = {**defaults, "scope": SCOPE, **{k: v for k, v in params.items() if v}}
         if params.get("appid") != client.client_id:
             return page("AppID 参数错误")
         target = params.get("redirect_uri", "")

@@ -115,7 +115,7 @@ def machine_for(ctx: CheckContext, rules: Rules) -> type[LifecycleMachine]:
         the documented failure signal, where the document states no error status, is a refusal."""
         outcome = ctx.outcome(reply, flow)
         error = session.profile.error
-        signalled = ctx.signalled(reply, flow) and error is not None and not error.status
+        signalled = ctx.signalled(reply, flow) and error is not None and not session.profile.error_status(flow)
         if ctx.positive(reply, flow) or (reply.status >= 500 and not signalled):
             broke(requirement, f"{what}: got {outcome.describe(reply)}")
 
