@@ -280,6 +280,8 @@ MUTANTS: list[tuple[str, str, str, str]] = [
     ("usercenter", "race_window", "UC-VALIDATE-CODE-SINGLE-USE", "pass"),
     ("usercenter", "race_window", "UC-DESTROY-REVOKES-RACE", "fail"),
     ("usercenter", "race_window", "UC-DESTROY-REVOKES", "pass"),
+    ("wechatweb", "race_window", "WW-CODE-SINGLE-USE-RACE", "fail"),
+    ("wechatweb", "race_window", "WW-CODE-SINGLE-USE", "pass"),
     # --- end of issue 18 block ---
 ]
 

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from conformance.servers.base import Client, Grant, ServerState, test_routes
+from conformance.servers.base import Client, Grant, ServerState, race_window, test_routes
 from conformance.servers.modifiers import Answer, Modifier, change, drop, on_path
 
 ACCESS_LIFETIME = 7200  # line 42
@@ -67,6 +67,7 @@ FAULTS = {
     "refresh_does_not_renew": "a refresh while the access token is live leaves its expiry as it was (line 45)",
     "refresh_refused_after_expiry": "a refresh after the access token expired gets 42001 (lines 43-44)",
     "constant_code": "every authorization redirects with the same code (line 21)",
+    "race_window": "a code is checked, then marked used 100 ms later: simultaneous exchanges all succeed (line 22)",
     "authorize_defaults_missing": "the page fills in a missing appid, redirect_uri, response_type, scope (lines 13-16)",
 }
 
@@ -94,7 +95,7 @@ MODIFIERS: dict[str, Modifier] = {
     "userinfo_sex_string": on_path("/sns/userinfo", change("/sex", lambda value, _: str(value))),
 }
 
-Handler = Callable[[dict[str, str]], Response]
+Handler = Callable[[dict[str, str]], Awaitable[Response]]
 
 
 def error(code: int, message: str) -> Response:
@@ -141,7 +142,7 @@ def build(state: ServerState) -> Starlette:
         given = params.get("grant_type") or expected  # absent only under missing_grant_type_accepted
         return given != expected and not state.fault("grant_type_ignored")
 
-    def access_token(params: dict[str, str]) -> Response:
+    async def access_token(params: dict[str, str]) -> Response:
         """通过code获取access_token (lines 24-39)."""
         if missing(params, "appid", "missing_appid_accepted"):
             return error(41002, "appid missing")
@@ -169,6 +170,7 @@ def build(state: ServerState) -> Starlette:
             return error(40163, "code been used")
         if not live(grant) and not state.fault("code_never_expires"):
             return error(42003, "code expired")
+        await race_window(state)
         grant.used = True
         user = openid()
         access = state.issue("access_token", lifetime(), openid=user)
@@ -176,7 +178,7 @@ def build(state: ServerState) -> Starlette:
         refresh = state.issue("refresh_token", refresh_lifetime, openid=user, access=access)
         return answer(access, refresh, user)
 
-    def refresh_token(params: dict[str, str]) -> Response:
+    async def refresh_token(params: dict[str, str]) -> Response:
         """刷新access_token有效期 (lines 41-53): a live access token is kept and renewed (line 45), an
         expired one replaced (line 44); the refresh token itself lasts 30 days (line 46)."""
         if missing(params, "appid", "missing_appid_accepted"):
@@ -235,12 +237,12 @@ def build(state: ServerState) -> Starlette:
             return error(40003, "invalid openid")
         return grant
 
-    def auth(params: dict[str, str]) -> Response:
+    async def auth(params: dict[str, str]) -> Response:
         """检验授权凭证 (lines 55-61): {"errcode":0,"errmsg":"ok"} for a live token and its openid."""
         found = bearer(params, "check_accepts_garbage")
         return found if isinstance(found, Response) else JSONResponse({"errcode": 0, "errmsg": "ok"})
 
-    def userinfo(params: dict[str, str]) -> Response:
+    async def userinfo(params: dict[str, str]) -> Response:
         """获取用户个人信息 (lines 63-80)."""
         found = bearer(params, "userinfo_accepts_garbage")
         if isinstance(found, Response):
@@ -264,7 +266,7 @@ def build(state: ServerState) -> Starlette:
             params = dict(request.query_params)
             if state.fault("crash_on_non_ascii") and any(not value.isascii() for value in params.values()):
                 return PlainTextResponse("<html>Internal Server Error</html>", status_code=500)
-            return handler(params)
+            return await handler(params)
 
         return endpoint
 
