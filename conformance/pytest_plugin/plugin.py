@@ -18,6 +18,8 @@ from conformance.engine.shards import Shard
 from conformance.model.errors import SuiteError
 from conformance.model.spec import SPECS_ENV
 from conformance.pytest_plugin import xdist as parallel
+from conformance.pytest_plugin.concurrency import Concurrency
+from conformance.pytest_plugin.concurrency import add_option as add_concurrency_option
 from conformance.pytest_plugin.fleet_report import FleetReport
 from conformance.pytest_plugin.items import ProfileCollector, RequirementItem
 from conformance.pytest_plugin.options import add_options
@@ -101,6 +103,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         f"repeatable. Ini: {SPECS_INI}. Env: {SPECS_ENV} (paths separated by {os.pathsep!r}).",
     )
     parser.addini(SPECS_INI, type="paths", default=[], help="spec files or folders added beside the built-in specs")
+    add_concurrency_option(group)
     add_options(group)
 
 
@@ -142,6 +145,8 @@ def pytest_configure(config: pytest.Config) -> None:
         for part in reporter.parts:
             config.pluginmanager.register(part, f"oauth2-conformance-report-{part.runtime.run.name}")
     config.stash[REPORT] = reporter
+    if not parallel.is_controller(config):  # a controller runs no item: its workers decide
+        config.pluginmanager.register(Concurrency(config, runtimes), "oauth2-conformance-concurrency")
     if parallel.is_worker(config):
         config.pluginmanager.register(parallel.Worker(config, runtimes), "oauth2-conformance-worker")
     elif parallel.is_controller(config):

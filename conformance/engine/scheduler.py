@@ -1,0 +1,221 @@
+"""Deciding independent requirements concurrently, in one process, within a per-target limit.
+
+A latency-bound run spends almost all its time waiting for answers, so requirements that do not
+depend on each other are decided side by side, as a load tool keeps many requests in flight.
+
+Why threads, not an event loop: every check is synchronous httpx code (and Hypothesis drives the
+properties synchronously); an event loop would mean rewriting all of them, and threads overlap
+the waiting just as well. The GIL runs the CPU work one thread at a time, which is why the
+embedded reference servers (CPU-bound, in this process) gain little (see benchmarks/README.md).
+
+What keeps a concurrent run identical to a sequential one:
+
+* **Exclusivity**, from the check's declared traits (`plan.needs_target_alone`): a requirement that
+  moves the target's clock or needs the target alone runs with nothing else of its target (a
+  readers-writer rule per target URL, so the clock of each embedded profile is its own). A pending
+  exclusive requirement lets no new shared one start on its target, so it is never starved; they
+  are taken first, since they hold up the target's other requirements whenever they run.
+* **State**: each thread gets its own sessions (`Runtime.session` is per thread: a session keeps
+  the last request's parameters and what it learned); the budget and rate, the breaker, the clock
+  offset, the masker and the validator are shared and locked. Evidence is recorded through a
+  context variable that `decide` sets in the deciding thread itself.
+* **Verdicts**: only `verdicts.decide` makes them, here in a pool thread; the pytest item takes its
+  verdict when its own setup runs, so pytest still reports, stops and orders everything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Hashable, Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from conformance.engine.plan import needs_target_alone, traits_of
+from conformance.engine.runtime import Runtime
+from conformance.engine.verdicts import Verdict, decide
+from conformance.model.spec import Requirement
+
+# Requirements in flight per target when neither --concurrency nor the config's `concurrency` says.
+# Chosen from benchmarks/critical_path.py (see benchmarks/README.md): against a target 40 ms away
+# more than 8 gains little, since the longest requirements are chains of dependent exchanges.
+DEFAULT_CONCURRENCY = 8
+# The embedded reference servers share this process and its GIL: concurrency buys almost nothing
+# there and costs thread switches, so their runs stay sequential unless asked.
+EMBEDDED_CONCURRENCY = 1
+MAX_THREADS = 64  # however many targets, the pool of one process stays bounded
+# Hypothesis-driven checks (Traits.hypothesis) in flight at once in one process. Hypothesis itself
+# supports threads (since 6.136), but it calls ast.parse (source digests, pretty-printing the
+# falsifying example), and CPython's AST constructor keeps its recursion depth per interpreter:
+# two threads inside it at once raise "SystemError: AST constructor recursion depth mismatch"
+# (CPython gh-106905; seen here on 3.11 in 3 of 5 runs with four at once). One at a time, they
+# still overlap every other check.
+HYPOTHESIS_AT_ONCE = 1
+
+Guard = Callable[[Requirement, Any, str | None], contextlib.AbstractContextManager[None]]
+
+
+def concurrency(runtime: Runtime, given: int | None) -> int:
+    """A target's limit: `--concurrency` wins, then the config's `concurrency`, then the default."""
+    if given is not None:
+        return max(given, 1)
+    config = runtime.run.config
+    if config is not None and config.concurrency is not None:
+        return max(config.concurrency, 1)
+    return EMBEDDED_CONCURRENCY if runtime.embedded else DEFAULT_CONCURRENCY
+
+
+@dataclass(frozen=True)
+class Task:
+    """One requirement to decide: `key` is how its pytest item asks for the verdict (its node ID)."""
+
+    key: Hashable
+    runtime: Runtime
+    requirement: Requirement
+    target: str  # the URL the exclusivity is about (one embedded profile, or one real target)
+    exclusive: bool
+    order: int  # the item's position in pytest's order: the tie-break
+
+    @property
+    def hypothesis(self) -> bool:
+        return traits_of(self.requirement).hypothesis
+
+    @property
+    def rank(self) -> tuple[bool, int, int]:
+        """Exclusive ones first (they stop their target either way), then the heaviest (longest first)."""
+        return (not self.exclusive, -traits_of(self.requirement).weight, self.order)
+
+
+class Scheduler:
+    """A bounded pool of threads deciding submitted requirements, each target within its limit."""
+
+    def __init__(self, limits: dict[int, int], guard: Guard | None = None) -> None:
+        """`limits`: requirements in flight at most, by `id(runtime)`; `guard`: a lock to hold
+        around each decision as well (pytest-xdist's lock across the worker processes)."""
+        self._limits = limits
+        self._guard = guard or (lambda requirement, session, target: contextlib.nullcontext())
+        self._cond = threading.Condition()
+        self._pending: list[Task] = []
+        self._futures: dict[Hashable, Future[Verdict]] = {}
+        self._running: dict[int, int] = {}  # by runtime
+        self._shared: dict[str, int] = {}  # running shared tasks by target URL
+        self._alone: dict[str, int] = {}  # running exclusive tasks by target URL (0 or 1)
+        self._waiting_alone: dict[str, int] = {}  # pending exclusive tasks by target URL
+        self._hypothesis = 0  # running Hypothesis-driven tasks, all targets
+        self._threads: list[threading.Thread] = []
+        self._closed = False
+
+    # -- what the plugin calls ------------------------------------------------------------------
+    def task(self, key: Hashable, runtime: Runtime, requirement: Requirement, order: int) -> Task:
+        """A task for `requirement`; its exclusivity read from the check's traits and the target's config."""
+        session, _ = runtime.session(runtime.run.profiles_by_name[requirement.profile])
+        target = session.base_url
+        return Task(key, runtime, requirement, target, needs_target_alone(requirement, session), order)
+
+    def submit(self, tasks: Iterable[Task]) -> None:
+        """Queue tasks not queued yet; threads start as needed, up to the sum of the limits."""
+        with self._cond:
+            if self._closed:
+                return
+            for task in tasks:
+                if task.key in self._futures:
+                    continue
+                self._futures[task.key] = Future()
+                self._pending.append(task)
+                if task.exclusive:
+                    self._waiting_alone[task.target] = self._waiting_alone.get(task.target, 0) + 1
+            self._pending.sort(key=lambda t: t.rank)
+            wanted = min(sum(self._limits.values()), MAX_THREADS, len(self._pending) + self._busy())
+            while len(self._threads) < wanted:
+                thread = threading.Thread(target=self._work, name=f"oauth2-decide-{len(self._threads)}", daemon=True)
+                self._threads.append(thread)
+                thread.start()
+            self._cond.notify_all()
+
+    def knows(self, key: Hashable) -> bool:
+        with self._cond:
+            return key in self._futures
+
+    def verdict(self, key: Hashable) -> Verdict:
+        """The verdict of a submitted task, once decided (what the check raised, re-raised here)."""
+        with self._cond:
+            future = self._futures[key]
+        return future.result()
+
+    def close(self) -> None:
+        """Decide nothing more: pending tasks are dropped (their items never ran), running ones end.
+        Idempotent."""
+        with self._cond:
+            self._closed = True
+            for task in self._pending:
+                self._futures[task.key].cancel()
+            self._pending.clear()
+            self._cond.notify_all()
+        for thread in self._threads:
+            thread.join(timeout=120)  # a decision is bounded by the client's timeouts and max_wait
+
+    # -- the pool ---------------------------------------------------------------------------------
+    def _busy(self) -> int:
+        return sum(self._running.values())
+
+    def _eligible(self, task: Task) -> bool:
+        runtime = id(task.runtime)
+        if self._running.get(runtime, 0) >= self._limits.get(runtime, 1):
+            return False
+        if self._alone.get(task.target, 0):
+            return False
+        if task.hypothesis and self._hypothesis >= HYPOTHESIS_AT_ONCE:
+            return False
+        if task.exclusive:
+            return not self._shared.get(task.target, 0)
+        return not self._waiting_alone.get(task.target, 0)
+
+    def _take(self) -> Task | None:
+        for n, task in enumerate(self._pending):
+            if self._eligible(task):
+                del self._pending[n]
+                runtime = id(task.runtime)
+                self._running[runtime] = self._running.get(runtime, 0) + 1
+                self._hypothesis += task.hypothesis
+                if task.exclusive:
+                    self._waiting_alone[task.target] -= 1
+                    self._alone[task.target] = 1
+                else:
+                    self._shared[task.target] = self._shared.get(task.target, 0) + 1
+                return task
+        return None
+
+    def _done(self, task: Task) -> None:
+        self._running[id(task.runtime)] -= 1
+        self._hypothesis -= task.hypothesis
+        if task.exclusive:
+            self._alone[task.target] = 0
+        else:
+            self._shared[task.target] -= 1
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                task = self._take()
+                while task is None:  # idle threads stay until close: an xdist worker submits more later
+                    if self._closed:
+                        return
+                    self._cond.wait(timeout=1.0)
+                    task = self._take()
+            future = self._futures[task.key]
+            try:
+                if future.set_running_or_notify_cancel():
+                    future.set_result(self._decide(task))
+            except BaseException as exc:  # handed to the item, whose setup raises it as a sequential one would
+                future.set_exception(exc)
+            finally:
+                with self._cond:
+                    self._done(task)
+                    self._cond.notify_all()
+
+    def _decide(self, task: Task) -> Verdict:
+        runtime, requirement = task.runtime, task.requirement
+        session, validator = runtime.session(runtime.run.profiles_by_name[requirement.profile])
+        with self._guard(requirement, session, runtime.run.target):
+            return decide(runtime.run.plan.of(requirement), session, validator, strict=runtime.run.strict)
