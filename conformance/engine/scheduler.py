@@ -25,6 +25,7 @@ What keeps a concurrent run identical to a sequential one:
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import threading
 from collections.abc import Callable, Hashable, Iterable
@@ -45,13 +46,33 @@ DEFAULT_CONCURRENCY = 8
 # there and costs thread switches, so their runs stay sequential unless asked.
 EMBEDDED_CONCURRENCY = 1
 MAX_THREADS = 64  # however many targets, the pool of one process stays bounded
-# Hypothesis-driven checks (Traits.hypothesis) in flight at once in one process. Hypothesis itself
-# supports threads (since 6.136), but it calls ast.parse (source digests, pretty-printing the
-# falsifying example), and CPython's AST constructor keeps its recursion depth per interpreter:
-# two threads inside it at once raise "SystemError: AST constructor recursion depth mismatch"
-# (CPython gh-106905; seen here on 3.11 in 3 of 5 runs with four at once). One at a time, they
-# still overlap every other check.
-HYPOTHESIS_AT_ONCE = 1
+# Hypothesis-driven checks (Traits.hypothesis) in flight at once in one process. Hypothesis supports
+# running tests in several threads (since 6.136); what is not safe is CPython's ast.parse, which
+# Hypothesis calls as it runs (source digests, the constants it collects from the checks' modules,
+# lambda descriptions, pretty-printing a falsifying example). The AST constructor keeps its recursion
+# depth per interpreter, so two threads inside it at once raise "SystemError: AST constructor
+# recursion depth mismatch" (CPython gh-106905; seen here on 3.11 in 3 runs of 5 with four threads).
+# While the pool runs, ast.parse is serialised (`serialised_ast_parse`), so this needs no limit;
+# set it to 1 to decide the Hypothesis-driven checks one at a time (they then form one chain).
+HYPOTHESIS_AT_ONCE = MAX_THREADS
+_AST_LOCK = threading.RLock()
+_ast_users = 0
+_ast_parse = ast.parse
+
+
+def _locked_parse(*args: Any, **kwargs: Any) -> Any:
+    with _AST_LOCK:
+        return _ast_parse(*args, **kwargs)
+
+
+def serialised_ast_parse(on: bool) -> None:
+    """Serialise ast.parse while any scheduler's pool runs (see HYPOTHESIS_AT_ONCE). The stdlib
+    function is wrapped, not changed: the same parse, one thread at a time; restored afterwards."""
+    global _ast_users
+    with _AST_LOCK:
+        _ast_users += 1 if on else -1
+        ast.parse = _locked_parse if _ast_users > 0 else _ast_parse
+
 
 Guard = Callable[[Requirement, Any, str | None], contextlib.AbstractContextManager[None]]
 
@@ -105,6 +126,7 @@ class Scheduler:
         self._hypothesis = 0  # running Hypothesis-driven tasks, all targets
         self._threads: list[threading.Thread] = []
         self._closed = False
+        self._parsing = False  # whether this scheduler holds ast.parse serialised
 
     # -- what the plugin calls ------------------------------------------------------------------
     def task(self, key: Hashable, runtime: Runtime, requirement: Requirement, order: int) -> Task:
@@ -126,6 +148,9 @@ class Scheduler:
                 if task.exclusive:
                     self._waiting_alone[task.target] = self._waiting_alone.get(task.target, 0) + 1
             self._pending.sort(key=lambda t: t.rank)
+            if not self._parsing:
+                serialised_ast_parse(True)
+                self._parsing = True
             wanted = min(sum(self._limits.values()), MAX_THREADS, len(self._pending) + self._busy())
             while len(self._threads) < wanted:
                 thread = threading.Thread(target=self._work, name=f"oauth2-decide-{len(self._threads)}", daemon=True)
@@ -154,6 +179,10 @@ class Scheduler:
             self._cond.notify_all()
         for thread in self._threads:
             thread.join(timeout=120)  # a decision is bounded by the client's timeouts and max_wait
+        with self._cond:
+            if self._parsing:
+                serialised_ast_parse(False)
+                self._parsing = False
 
     # -- the pool ---------------------------------------------------------------------------------
     def _busy(self) -> int:
