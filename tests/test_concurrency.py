@@ -112,19 +112,20 @@ def test_k_selects_and_node_ids_stay(pytester: pytest.Pytester) -> None:
 class Recording(Scheduler):
     """A scheduler whose decisions only note when they ran (the dispatch is what is tested)."""
 
-    def __init__(self, limits: dict[int, int], seconds: float = 0.05) -> None:
+    def __init__(self, limits: dict[int, int], seconds: float = 0.05, durations: dict[str, float] | None = None):
         super().__init__(limits)
         self.seconds = seconds
+        self.durations = durations or {}
         self.events: list[tuple[str, str, float]] = []
         self._events_lock = threading.Lock()
 
     def _decide(self, task: Task) -> Verdict:
         with self._events_lock:
             self.events.append(("+", str(task.key), time.monotonic()))
-        time.sleep(self.seconds)
+        time.sleep(self.durations.get(str(task.key), self.seconds))
         with self._events_lock:
             self.events.append(("-", str(task.key), time.monotonic()))
-        return absent(task.requirement, Status.NOT_RUN, "recorded")
+        return absent(task.requirement, Status.PASS, "recorded")
 
     def overlapping(self, a: str, b: str) -> bool:
         span = {key: [t for sign, k, t in self.events if k == key] for key in (a, b)}
@@ -143,18 +144,25 @@ def _requirements() -> list[Any]:
     return [r for r in load_profiles()["ekuaibao"].requirements if r.check in {"required_param", "response_valid"}]
 
 
-def test_an_exclusive_requirement_runs_alone_on_its_target() -> None:
+def test_an_exclusive_requirement_runs_alone_on_its_target_in_its_place() -> None:
+    """Alone, and in pytest's order: what comes before it on its target is done when it starts,
+    what comes after starts when it is done (the clock has moved as in a sequential run)."""
     runtime = object()
     ordinary = _requirements()
-    scheduler = Recording({id(runtime): 4})
-    tasks = [Task(f"r{n}", runtime, r, "http://a", False, n) for n, r in enumerate(ordinary[:4])]  # type: ignore[arg-type]
-    tasks += [Task("alone", runtime, ordinary[0], "http://a", True, 9)]  # type: ignore[arg-type]
-    tasks += [Task("other", runtime, ordinary[0], "http://b", True, 10)]  # type: ignore[arg-type]
+    scheduler = Recording({id(runtime): 4}, durations={"other": 0.4, "r0": 0.15})
+    tasks = [Task(f"r{n}", runtime, r, "http://a", False, n) for n, r in enumerate(ordinary[:3])]  # type: ignore[arg-type]
+    tasks += [Task("alone", runtime, ordinary[0], "http://a", True, 3)]  # type: ignore[arg-type]
+    tasks += [Task(f"s{n}", runtime, r, "http://a", False, 4 + n) for n, r in enumerate(ordinary[:2])]  # type: ignore[arg-type]
+    tasks += [Task("other", runtime, ordinary[0], "http://b", True, 9)]  # type: ignore[arg-type]
     scheduler.submit(tasks)
     for task in tasks:
         assert scheduler.verdict(task.key).reason == "recorded"
     scheduler.close()
-    assert not any(scheduler.overlapping("alone", f"r{n}") for n in range(4))
+    start = {key: t for sign, key, t in scheduler.events if sign == "+"}
+    end = {key: t for sign, key, t in scheduler.events if sign == "-"}
+    assert all(end[f"r{n}"] <= start["alone"] for n in range(3))
+    assert all(start[f"s{n}"] >= end["alone"] for n in range(2))
+    assert scheduler.overlapping("r1", "r2") and scheduler.overlapping("s0", "s1")
     assert scheduler.overlapping("alone", "other")  # another target's exclusive one goes on meanwhile
     assert scheduler.peak() <= 4
 
@@ -182,6 +190,33 @@ def test_closing_drops_what_never_started() -> None:
     scheduler.close()
     started = {key for sign, key, _ in scheduler.events if sign == "+"}
     assert started == {"t0"}
+
+
+class Fragile(Recording):
+    """A target where `victim` fails whenever another requirement runs beside it (one token per client)."""
+
+    def _decide(self, task: Task) -> Verdict:
+        with self._events_lock:
+            beside = [k for sign, k, _ in self.events if sign == "+"]
+            ended = [k for sign, k, _ in self.events if sign == "-"]
+            crowded = any(k not in ended for k in beside)
+        super()._decide(task)
+        if task.key == "victim" and (crowded or not task.exclusive):
+            return absent(task.requirement, Status.FAIL, "its token was ended by another requirement")
+        return absent(task.requirement, Status.PASS, "alone" if task.confirming else "recorded")
+
+
+def test_a_verdict_other_than_pass_decided_beside_others_is_decided_again_alone() -> None:
+    runtime = object()
+    requirement = _requirements()[0]
+    scheduler = Fragile({id(runtime): 4})
+    keys = ["victim", "a", "b", "c"]
+    scheduler.submit([Task(key, runtime, requirement, "http://a", False, n) for n, key in enumerate(keys)])  # type: ignore[arg-type]
+    verdicts = {key: scheduler.verdict(key) for key in keys}
+    scheduler.close()
+    assert verdicts["victim"].status == Status.PASS and verdicts["victim"].reason == "alone"
+    assert scheduler.confirmed == ["victim"]
+    assert all(verdicts[key].reason == "recorded" for key in "abc")
 
 
 def test_ast_parse_is_serialised_while_a_pool_runs_and_restored_after() -> None:

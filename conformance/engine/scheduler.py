@@ -11,14 +11,22 @@ embedded reference servers (CPU-bound, in this process) gain little (see benchma
 What keeps a concurrent run identical to a sequential one:
 
 * **Exclusivity**, from the check's declared traits (`plan.needs_target_alone`): a requirement that
-  moves the target's clock or needs the target alone runs with nothing else of its target (a
-  readers-writer rule per target URL, so the clock of each embedded profile is its own). A pending
-  exclusive requirement lets no new shared one start on its target, so it is never starved; they
-  are taken first, since they hold up the target's other requirements whenever they run.
+  moves the target's clock or needs the target alone runs with nothing else of its target (per
+  target URL, so the clock of each embedded profile is its own). It also keeps its place in
+  pytest's order: it starts once everything before it on its target is done, and nothing after it
+  starts before it ends. Each requirement is then decided on a target whose clock moved exactly as
+  in a sequential run (a clock moved 32 days on, or back by a mutant's bogus lifetime, changes
+  what later requirements see). Between two exclusive requirements, the rest run side by side,
+  the heaviest first.
 * **State**: each thread gets its own sessions (`Runtime.session` is per thread: a session keeps
   the last request's parameters and what it learned); the budget and rate, the breaker, the clock
   offset, the masker and the validator are shared and locked. Evidence is recorded through a
   context variable that `decide` sets in the deciding thread itself.
+* **Interference**: requirements are independent only as far as the target keeps them apart (a
+  target that ends every token when one is destroyed, or keeps one token per client, would fail a
+  requirement that merely ran beside another). Any verdict other than pass that was decided beside
+  another requirement of its target is decided once more, alone, and that verdict is kept
+  (`Scheduler._confirm`): a certified target costs nothing more, a failing one a few requests.
 * **Verdicts**: only `verdicts.decide` makes them, here in a pool thread; the pytest item takes its
   verdict when its own setup runs, so pytest still reports, stops and orders everything.
 """
@@ -30,12 +38,12 @@ import contextlib
 import threading
 from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from conformance.engine.plan import needs_target_alone, traits_of
 from conformance.engine.runtime import Runtime
-from conformance.engine.verdicts import Verdict, decide
+from conformance.engine.verdicts import Status, Verdict, decide
 from conformance.model.spec import Requirement
 
 # Requirements in flight per target when neither --concurrency nor the config's `concurrency` says.
@@ -96,16 +104,17 @@ class Task:
     requirement: Requirement
     target: str  # the URL the exclusivity is about (one embedded profile, or one real target)
     exclusive: bool
-    order: int  # the item's position in pytest's order: the tie-break
+    order: int  # the item's position in pytest's order (the scheduler numbers them as submitted)
+    confirming: bool = False  # decided again, alone, after a verdict other than pass beside others
 
     @property
     def hypothesis(self) -> bool:
         return traits_of(self.requirement).hypothesis
 
     @property
-    def rank(self) -> tuple[bool, int, int]:
-        """Exclusive ones first (they stop their target either way), then the heaviest (longest first)."""
-        return (not self.exclusive, -traits_of(self.requirement).weight, self.order)
+    def rank(self) -> tuple[int, int]:
+        """The heaviest first (longest processing time first), then pytest's order."""
+        return (-traits_of(self.requirement).weight, self.order)
 
 
 class Scheduler:
@@ -122,8 +131,11 @@ class Scheduler:
         self._running: dict[int, int] = {}  # by runtime
         self._shared: dict[str, int] = {}  # running shared tasks by target URL
         self._alone: dict[str, int] = {}  # running exclusive tasks by target URL (0 or 1)
-        self._waiting_alone: dict[str, int] = {}  # pending exclusive tasks by target URL
+        self._seq = 0  # the next task's place in pytest's order
         self._hypothesis = 0  # running Hypothesis-driven tasks, all targets
+        self._beside: dict[str, set[Hashable]] = {}  # running tasks by target URL
+        self._overlapped: set[Hashable] = set()  # tasks that ran beside another of their target
+        self.confirmed: list[Hashable] = []  # tasks decided once more alone (see _confirm)
         self._threads: list[threading.Thread] = []
         self._closed = False
         self._parsing = False  # whether this scheduler holds ast.parse serialised
@@ -144,9 +156,8 @@ class Scheduler:
                 if task.key in self._futures:
                     continue
                 self._futures[task.key] = Future()
-                self._pending.append(task)
-                if task.exclusive:
-                    self._waiting_alone[task.target] = self._waiting_alone.get(task.target, 0) + 1
+                self._pending.append(replace(task, order=self._seq))
+                self._seq += 1
             self._pending.sort(key=lambda t: t.rank)
             if not self._parsing:
                 serialised_ast_parse(True)
@@ -188,7 +199,12 @@ class Scheduler:
     def _busy(self) -> int:
         return sum(self._running.values())
 
-    def _eligible(self, task: Task) -> bool:
+    def _eligible(self, task: Task, first: dict[str, int], first_alone: dict[str, int]) -> bool:
+        """Within the limits, and in pytest's order where it matters: an exclusive requirement
+        starts once everything before it on its target is done, and nothing after it starts
+        before it is done. So the target's clock has moved, for each requirement, exactly as
+        often as in a sequential run when it is decided (`first`, `first_alone`: the earliest
+        pending task, and the earliest pending exclusive one, by target)."""
         runtime = id(task.runtime)
         if self._running.get(runtime, 0) >= self._limits.get(runtime, 1):
             return False
@@ -197,18 +213,27 @@ class Scheduler:
         if task.hypothesis and self._hypothesis >= HYPOTHESIS_AT_ONCE:
             return False
         if task.exclusive:
-            return not self._shared.get(task.target, 0)
-        return not self._waiting_alone.get(task.target, 0)
+            return not self._shared.get(task.target, 0) and first[task.target] == task.order
+        return task.order < first_alone.get(task.target, task.order + 1)
 
     def _take(self) -> Task | None:
+        first: dict[str, int] = {}
+        first_alone: dict[str, int] = {}
+        for task in self._pending:
+            first[task.target] = min(first.get(task.target, task.order), task.order)
+            if task.exclusive:
+                first_alone[task.target] = min(first_alone.get(task.target, task.order), task.order)
         for n, task in enumerate(self._pending):
-            if self._eligible(task):
+            if self._eligible(task, first, first_alone):
                 del self._pending[n]
                 runtime = id(task.runtime)
                 self._running[runtime] = self._running.get(runtime, 0) + 1
                 self._hypothesis += task.hypothesis
+                beside = self._beside.setdefault(task.target, set())
+                if beside:
+                    self._overlapped.update(beside, (task.key,))
+                beside.add(task.key)
                 if task.exclusive:
-                    self._waiting_alone[task.target] -= 1
                     self._alone[task.target] = 1
                 else:
                     self._shared[task.target] = self._shared.get(task.target, 0) + 1
@@ -218,6 +243,7 @@ class Scheduler:
     def _done(self, task: Task) -> None:
         self._running[id(task.runtime)] -= 1
         self._hypothesis -= task.hypothesis
+        self._beside[task.target].discard(task.key)
         if task.exclusive:
             self._alone[task.target] = 0
         else:
@@ -233,15 +259,35 @@ class Scheduler:
                     self._cond.wait(timeout=1.0)
                     task = self._take()
             future = self._futures[task.key]
+            verdict: Verdict | None = None
             try:
-                if future.set_running_or_notify_cancel():
-                    future.set_result(self._decide(task))
+                if future.running() or future.set_running_or_notify_cancel():
+                    verdict = self._decide(task)
             except BaseException as exc:  # handed to the item, whose setup raises it as a sequential one would
                 future.set_exception(exc)
             finally:
                 with self._cond:
                     self._done(task)
+                    if verdict is not None and not self._confirm(task, verdict):
+                        future.set_result(verdict)
                     self._cond.notify_all()
+
+    def _confirm(self, task: Task, verdict: Verdict) -> bool:
+        """Queue the task again, alone on its target, when a verdict other than pass was decided
+        beside other requirements of that target; True if queued (its item waits for that one).
+
+        Independent requirements are independent only as far as the target keeps them apart. A
+        target that ends every token when one is destroyed (a bug), or keeps one token per client
+        (a policy), fails a requirement that merely ran beside another; decided alone, as in a
+        sequential run, it passes. So whatever did not pass beside others is decided once more
+        with the target to itself, and that verdict is the one kept."""
+        overlapped = task.key in self._overlapped
+        if verdict.status == Status.PASS or task.exclusive or not overlapped or self._closed:
+            return False
+        self._overlapped.discard(task.key)
+        self._pending.insert(0, replace(task, exclusive=True, confirming=True))  # its place in the order kept
+        self.confirmed.append(task.key)
+        return True
 
     def _decide(self, task: Task) -> Verdict:
         runtime, requirement = task.runtime, task.requirement
