@@ -18,13 +18,12 @@ The bound of one target, from the sequential run's evidence and timings:
 * exclusive requirements (moving the clock, needing the target alone) run alone on the target,
   so they add up; every other requirement can overlap them all: the longest one counts;
 * bound = sum(exclusive chains) + the longest shared chain. Several targets: the largest of theirs.
-* `in order`: the same, keeping each exclusive requirement in its place in pytest's order (what
-  the scheduler does, so the clock moves as in a sequential run): between two exclusive
-  requirements the longest shared chain counts, and these add up.
+* the scheduler keeps each exclusive requirement in its place in pytest's order (so the clock
+  moves as in a sequential run); the plugin orders them last in each profile, so they split no
+  group of shared ones and the bound above is the one the scheduler can reach.
 
-Printed besides: `hypothesis` chain (the Hypothesis-driven checks, which this process decides
-one at a time: see engine/scheduler.py HYPOTHESIS_AT_ONCE) and `cpu` (the run's CPU time: with the
-GIL no run beats it). Every run is bounded (subprocess timeouts; a server that does not start in
+Printed besides: `cpu`, the pytest process's CPU time (with the GIL, no run beats it), and
+whether the verdicts are the sequential run's. Every run is bounded (subprocess timeouts; a server that does not start in
 30 s stops the benchmark).
 """
 
@@ -51,7 +50,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from throughput import ENV, RUN_TIMEOUT, free_port
 
-from conformance.engine.plan import isolated, traits_of
+from conformance.engine.plan import isolated
 from conformance.model.spec import load_profiles
 from conformance.servers import PROFILES, reference_config
 
@@ -136,37 +135,24 @@ def suite(folder: Path, configs: list[Path], concurrency: int, examples: str) ->
 @dataclass
 class Bound:
     network: float  # sum(exclusive chains) + the longest shared chain, of the slowest target
-    ordered: float  # the same, with each exclusive one in its place in pytest's order (the scheduler's rule)
-    hypothesis: float  # the Hypothesis-driven checks in a row
     total_exchanges: int
 
 
 def bound(run: Run, rtt: float) -> Bound:
     """The critical-path bound of a sequential run's targets (see the module docstring)."""
     requirements = {(r.profile, r.id): r for p in load_profiles().values() for r in p.requirements}
-    by_target: dict[str, list[tuple[bool, float]]] = {}  # in pytest's order
-    chain_of_hypothesis = 0.0
+    by_target: dict[str, list[tuple[bool, float]]] = {}
     for record in run.records:
         if record["verdict"] in {"not run", "not applicable"} and not record["exchanges"]:
             continue
         requirement = requirements[(record["profile"], record["id"])]
-        chain = record["exchanges"] * rtt
-        by_target.setdefault(record["profile"], []).append((isolated(requirement), chain))
-        if traits_of(requirement).hypothesis:
-            chain_of_hypothesis += chain
-    worst = ordered = 0.0
+        by_target.setdefault(record["profile"], []).append((isolated(requirement), record["exchanges"] * rtt))
+    worst = 0.0
     for chains in by_target.values():
         alone = sum(c for exclusive, c in chains if exclusive)
         shared = max((c for exclusive, c in chains if not exclusive), default=0.0)
         worst = max(worst, alone + shared)
-        segments, longest = 0.0, 0.0  # between two exclusive requirements, the longest shared one
-        for exclusive, chain in chains:
-            if exclusive:
-                segments, longest = segments + longest + chain, 0.0
-            else:
-                longest = max(longest, chain)
-        ordered = max(ordered, segments + longest)
-    return Bound(worst, ordered, chain_of_hypothesis, sum(int(r["exchanges"]) for r in run.records))
+    return Bound(worst, sum(int(r["exchanges"]) for r in run.records))
 
 
 def configs_for(folder: Path, port: int, profiles: list[str]) -> list[Path]:
@@ -195,8 +181,7 @@ def measure(label: str, profiles: list[str], levels: list[int], args: argparse.N
         print(
             f"[{label} +{args.latency_ms:g} ms] --concurrency {concurrency:<2} {run.wall:6.1f} s wall "
             f"(x{sequential.wall / run.wall:4.1f} vs sequential); bound {limits.network:5.1f} s "
-            f"(wall/bound {run.wall / limits.network:4.1f}); in order {limits.ordered:5.1f} s; "
-            f"hypothesis chain {limits.hypothesis:5.1f} s; "
+            f"(wall/bound {run.wall / limits.network:4.1f}); "
             f"cpu {run.cpu:5.1f} s; rtt {rtt * 1000:4.0f} ms; {limits.total_exchanges} exchanges; {same}; "
             + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())),
             flush=True,

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from conformance.engine import fleet
+from conformance.engine.plan import isolated
 from conformance.engine.runtime import Runtime
 from conformance.engine.shards import Shard
 from conformance.model.errors import SuiteError
@@ -242,14 +243,21 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Node IDs `profile::ID`; among several targets `target/profile::ID`."""
+    """Node IDs `profile::ID`; among several targets `target/profile::ID`.
+
+    In each profile the requirements that may need the target alone (they move its clock, or
+    another requirement could decide them) come last, in the spec's order; the rest keep it.
+    Whether one at a time or concurrently (`--concurrency`), an exclusive requirement is decided in
+    its place in this order, so placed last they split nothing: the others all run side by side
+    before them, and the clock moves after all of them, as it always did under pytest-xdist."""
     for runtime in _runtimes(config):
         for profile in runtime.run.profiles:
             nodeid = runtime.run.prefix + profile.name
             collector = ProfileCollector.from_parent(
                 session, name=nodeid, nodeid=nodeid, profile=profile, runtime=runtime
             )
-            for item in collector.collect():
+            collected = collector.collect()
+            for item in sorted(collected, key=lambda i: isolated(i.requirement)):  # type: ignore[attr-defined]
                 _label(item)
                 items.append(item)
 
