@@ -23,8 +23,8 @@ The bound of one target, from the sequential run's evidence and timings:
   group of shared ones and the bound above is the one the scheduler can reach.
 
 Printed besides: `cpu`, the pytest process's CPU time (with the GIL, no run beats it), and
-whether the verdicts are the sequential run's. Every run is bounded (subprocess timeouts; a server that does not start in
-30 s stops the benchmark).
+whether the verdicts are the sequential run's. Every run is bounded (subprocess timeouts; a
+server that does not start in 30 s stops the benchmark).
 """
 
 from __future__ import annotations
