@@ -4,6 +4,7 @@ verdicts, keep exclusive requirements alone on their target, and leave pytest in
 from __future__ import annotations
 
 import ast
+import inspect
 import json
 import threading
 import time
@@ -15,6 +16,7 @@ import httpx
 import pytest
 import yaml
 
+from conformance.checks.catalog import REGISTRY
 from conformance.engine import scheduler as scheduling
 from conformance.engine.runtime import Run, Runtime
 from conformance.engine.scheduler import Scheduler, Task, concurrency
@@ -104,6 +106,17 @@ def test_k_selects_and_node_ids_stay(pytester: pytest.Pytester) -> None:
     assert all(name.startswith("yixin::YX-") for name in cases)
     decided = {r["id"] for r in doc["requirements"] if r["verdict"] == "pass"}
     assert decided == {name.split("::")[-1] for name in cases}
+
+
+def test_every_check_driven_by_hypothesis_says_so() -> None:
+    """Its trait is how the scheduler and the benchmark know a property (see HYPOTHESIS_AT_ONCE)."""
+    driven = {
+        name
+        for name, check in REGISTRY.items()
+        if any(m in inspect.getsource(check.run) for m in ("run_property(", "run_state_machine_as_test("))
+    }
+    declared = {name for name, check in REGISTRY.items() if check.traits.hypothesis}
+    assert driven and driven <= declared  # some reach run_property through a helper of their own
 
 
 # -- the scheduler ------------------------------------------------------------------------------
