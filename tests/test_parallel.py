@@ -84,7 +84,8 @@ def test_workers_share_a_real_target_whose_clock_moves(pytester: pytest.Pytester
 
 def test_every_check_that_moves_the_clock_runs_isolated() -> None:
     """A check whose source moves the clock declares it (its trait), so it runs isolated."""
-    movers = {name for name, check in REGISTRY.items() if "let_time_pass(" in inspect.getsource(check.run)}
+    moving = ("let_time_pass(", "move_clock(", "sleep(")
+    movers = {name for name, check in REGISTRY.items() if any(m in inspect.getsource(check.run) for m in moving)}
     declared = {name for name, check in REGISTRY.items() if check.traits.moves_clock}
     assert movers and movers <= declared
 

@@ -54,6 +54,7 @@ class Traits:
     needs_target_alone: bool = False  # another requirement running meanwhile could decide it
     needs_second_client: bool = False  # presents one client's code or token as another client
     weight: int = 1  # a rough cost in exchanges, for ordering parallel runs (heaviest first)
+    hypothesis: bool = False  # driven by Hypothesis (a property or the lifecycle state machine)
     lifecycle: str | None = None  # the lifecycle rule it states: code, refresh_once, rotates, destroy
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from conformance.checks.base import CheckContext, bogus, check, role_param
+from conformance.checks.base import CheckContext, Traits, bogus, check, role_param
 from conformance.checks.options import Lifetime, Refusal
 from conformance.model.errors import MissingPrerequisite, NotApplicable, PreconditionFailed
 from conformance.model.spec import Flow
@@ -221,7 +221,7 @@ def error_charset(ctx: CheckContext) -> None:
 # -- the code lifetime ----------------------------------------------------------------------
 
 
-@check("code_lifetime_recommended", options=Lifetime)
+@check("code_lifetime_recommended", options=Lifetime, traits=Traits(moves_clock=True))
 def code_lifetime_recommended(ctx: CheckContext) -> None:
     """A code is refused once `seconds` (RFC 6749 §4.1.2: ten minutes, RECOMMENDED) have passed.
     Observable only with a movable clock (clock_url) or by waiting (max_wait)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,9 +26,9 @@ from conformance.model.exchange import curl_script, render_all
 from conformance.model.masking import Masker
 from conformance.model.spec import Profile, load_profiles
 from conformance.servers import ReferenceServer, reference_config
-from conformance.target.client import Budget, TargetClient
+from conformance.target.client import Breaker, Budget, TargetClient
 from conformance.target.detect import Detection, detect
-from conformance.target.session import ProfileSession
+from conformance.target.session import ProfileSession, TargetClock
 from conformance.target.validation import ResponseValidator
 
 
@@ -192,21 +193,48 @@ class Runtime:
     budget: Budget | None = None
     attach: Callable[[Any, str, str], None] = lambda item, evidence, script: None
     share: int = 1  # pytest-xdist workers of the run: each gets 1/share of the budget and the rate
+    # Sessions of the threads that decide requirements concurrently (engine/scheduler.py), by
+    # (thread, profile); `sessions` holds the main thread's, the ones the report reads.
+    threads: dict[tuple[int, str], tuple[ProfileSession, ResponseValidator]] = field(default_factory=dict)
+    _breakers: dict[str, Breaker] = field(default_factory=dict)  # by profile: one per target, all threads
+    _clocks: dict[str, TargetClock] = field(default_factory=dict)  # by base URL: one per target's clock
+    _lock: Any = field(default_factory=threading.RLock, repr=False)
 
     @property
     def embedded(self) -> bool:
         return self.run.target is None
 
     def session(self, profile: Profile) -> tuple[ProfileSession, ResponseValidator]:
-        if profile.name not in self.sessions:
-            base_url, config = self._target_for(profile)
-            if self.budget is None:  # one budget for the whole run, from the first config
-                self.budget = self._budget(config)
-            client = TargetClient(config, self.budget)
-            session = ProfileSession(profile, config, base_url, client, self.masker)
-            session.examples, session.seed = self.run.examples, self.run.seed
-            self.sessions[profile.name] = (session, ResponseValidator(profile, base_url))
-        return self.sessions[profile.name]
+        """The calling thread's session of `profile` (a session keeps per-request state, so each
+        thread has its own); the budget, the breaker, the clock offset, the masker and the
+        validator are shared by all of them."""
+        with self._lock:
+            if profile.name not in self.sessions:
+                base_url, config = self._target_for(profile)
+                if self.budget is None:  # one budget for the whole run, from the first config
+                    self.budget = self._budget(config)
+                validator = ResponseValidator(profile, base_url)
+                self.sessions[profile.name] = (self._new_session(profile, config, base_url), validator)
+            if threading.current_thread() is threading.main_thread():
+                return self.sessions[profile.name]
+            key = (threading.get_ident(), profile.name)
+            if key not in self.threads:
+                main, validator = self.sessions[profile.name]
+                self.threads[key] = (self._new_session(profile, main.config, main.base_url), validator)
+            return self.threads[key]
+
+    def _new_session(self, profile: Profile, config: TargetConfig, base_url: str) -> ProfileSession:
+        assert self.budget is not None
+        breaker = self._breakers.setdefault(profile.name, Breaker())
+        clock = self._clocks.setdefault(base_url.rstrip("/"), TargetClock())
+        client = TargetClient(config, self.budget, breaker)
+        session = ProfileSession(profile, config, base_url, client, self.masker, clock)
+        session.examples, session.seed = self.run.examples, self.run.seed
+        return session
+
+    def all_sessions(self) -> list[ProfileSession]:
+        with self._lock:
+            return [s for s, _ in (*self.sessions.values(), *self.threads.values())]
 
     def _budget(self, config: TargetConfig) -> Budget:
         """The run's budget; with N workers (pytest-xdist) each has N-th of the requests and the rate."""
@@ -253,10 +281,10 @@ class Runtime:
                 self.verdicts.setdefault(requirement.id, absent(requirement, Status.ERROR, reason))
 
     def requests_made(self) -> int:
-        return sum(s.client.requests_made for s, _ in self.sessions.values())
+        return sum(s.client.requests_made for s in self.all_sessions())
 
     def close(self) -> None:
-        for session, _ in self.sessions.values():
+        for session in self.all_sessions():
             session.client.close()
         if self.server is not None:
             self.server.stop()

@@ -67,6 +67,7 @@ class TargetConfig:
     ca_bundle: str | None = None
     insecure: bool = False
     examples: int | str | None = None  # Hypothesis examples per property: quick, thorough or a number
+    concurrency: int | None = None  # requirements decided at once against this target (--concurrency wins)
     client_auth: str | None = None  # basic | post: overrides the profile's default
     endpoints: Mapping[str, str] = field(default_factory=dict)  # metadata field -> URL, beats discovery
     login: tuple[Mapping[str, Any], ...] = ()  # scripted login and consent steps (see conformance/login.py)
@@ -152,6 +153,9 @@ def from_mapping(data: Mapping[str, Any], where: str = "config") -> TargetConfig
     for key in ("max_requests", "max_body", "feature_expiry_ms"):
         if values.get(key) is not None and not isinstance(values[key], int):
             raise ConfigError(f"{where}: {key} must be an integer, got {values[key]!r}")
+    limit = values.get("concurrency")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ConfigError(f"{where}: concurrency must be a positive integer (1: one at a time), got {limit!r}")
     for key, value in values.items():
         if key not in {
             "params",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -15,6 +16,10 @@ from conformance.model.sanitize import one_line, visible
 from conformance.model.spec import Profile, Requirement
 from conformance.model.violation import Violation
 from conformance.pytest_plugin.locks import guard
+
+# What decides items concurrently (pytest_plugin/concurrency.py): the item's verdict, already decided
+# in a pool thread, or None to decide it here, as a sequential run does.
+DECIDED = pytest.StashKey[Callable[["RequirementItem"], Verdict | None]]()
 
 
 def outcome_of(verdict: Verdict) -> None:
@@ -63,14 +68,10 @@ class RequirementItem(pytest.Item):
         """Talking to the target happens here, so "could not talk to it" is a pytest error,
         kept apart from "it broke the requirement", which is a failure of the call phase."""
         requirement = self.requirement
-        profile = self.runtime.run.profiles_by_name[requirement.profile]
-        try:
-            session, validator = self.runtime.session(profile)
-            target = self.runtime.run.target
-            with guard(self.config, requirement, session, target):  # a parallel run's lock on a shared target
-                verdict = decide(
-                    self.runtime.run.plan.of(requirement), session, validator, strict=self.runtime.run.strict
-                )
+        concurrent = self.config.stash.get(DECIDED, None)
+        try:  # decided in a pool thread (--concurrency), else here
+            decided = concurrent(self) if concurrent is not None else None
+            verdict = decided if decided is not None else self._decide()
         except SuiteError as exc:  # the session could not be set up (a config or target problem)
             reason = one_line(self.runtime.masker.mask(str(exc)))
             verdict = replace(absent(requirement, Status.ERROR, reason), error=exc)
@@ -81,6 +82,15 @@ class RequirementItem(pytest.Item):
         self.runtime.record(self, verdict)
         self.user_properties.extend([("verdict", str(verdict.status)), ("reason", verdict.reason)])
         outcome_of(verdict)
+
+    def _decide(self) -> Verdict:
+        """Decide the requirement here and now, in the calling thread (the sequential path)."""
+        requirement = self.requirement
+        profile = self.runtime.run.profiles_by_name[requirement.profile]
+        session, validator = self.runtime.session(profile)
+        target = self.runtime.run.target
+        with guard(self.config, requirement, session, target):  # a parallel run's lock on a shared target
+            return decide(self.runtime.run.plan.of(requirement), session, validator, strict=self.runtime.run.strict)
 
     def runtest(self) -> None:
         verdict = self.verdict

@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,13 +37,27 @@ class TargetLock:
 
     def __init__(self, folder: Path, target: str) -> None:
         key = hashlib.sha256(target.encode()).hexdigest()[:16]
-        self._rw = os.open(folder / f"{key}.rw", os.O_RDWR | os.O_CREAT, 0o600)
+        self._path = folder / f"{key}.rw"
+        self._rw = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
         self._clock = folder / f"{key}.clock.json"
+        self._main = threading.get_ident()
+        self._local = threading.local()
+
+    def _descriptor(self) -> int:
+        """The calling thread's descriptor: flock belongs to an open file, so two threads holding it
+        through one descriptor would share (and convert) one lock instead of excluding each other."""
+        if threading.get_ident() == self._main:
+            return self._rw
+        fd: int | None = getattr(self._local, "fd", None)
+        if fd is None:
+            fd = self._local.fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        return fd
 
     @contextlib.contextmanager
     def hold(self, requirement: Requirement, session: Any) -> Iterator[None]:
         exclusive = needs_target_alone(requirement, session)
-        fcntl.flock(self._rw, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        rw = self._descriptor()
+        fcntl.flock(rw, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
         try:
             session.clock_offset = self._offsets().get(requirement.profile, 0.0)
             yield
@@ -51,7 +66,7 @@ class TargetLock:
                 offsets[requirement.profile] = session.clock_offset
                 self._clock.write_text(json.dumps(offsets), encoding="utf-8")
         finally:
-            fcntl.flock(self._rw, fcntl.LOCK_UN)
+            fcntl.flock(rw, fcntl.LOCK_UN)
 
     def _offsets(self) -> dict[str, float]:
         try:

@@ -13,11 +13,14 @@ from typing import Any
 import pytest
 
 from conformance.engine import fleet
+from conformance.engine.plan import isolated
 from conformance.engine.runtime import Runtime
 from conformance.engine.shards import Shard
 from conformance.model.errors import SuiteError
 from conformance.model.spec import SPECS_ENV
 from conformance.pytest_plugin import xdist as parallel
+from conformance.pytest_plugin.concurrency import Concurrency
+from conformance.pytest_plugin.concurrency import add_option as add_concurrency_option
 from conformance.pytest_plugin.fleet_report import FleetReport
 from conformance.pytest_plugin.items import ProfileCollector, RequirementItem
 from conformance.pytest_plugin.options import add_options
@@ -101,6 +104,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         f"repeatable. Ini: {SPECS_INI}. Env: {SPECS_ENV} (paths separated by {os.pathsep!r}).",
     )
     parser.addini(SPECS_INI, type="paths", default=[], help="spec files or folders added beside the built-in specs")
+    add_concurrency_option(group)
     add_options(group)
 
 
@@ -142,6 +146,8 @@ def pytest_configure(config: pytest.Config) -> None:
         for part in reporter.parts:
             config.pluginmanager.register(part, f"oauth2-conformance-report-{part.runtime.run.name}")
     config.stash[REPORT] = reporter
+    if not parallel.is_controller(config):  # a controller runs no item: its workers decide
+        config.pluginmanager.register(Concurrency(config, runtimes), "oauth2-conformance-concurrency")
     if parallel.is_worker(config):
         config.pluginmanager.register(parallel.Worker(config, runtimes), "oauth2-conformance-worker")
     elif parallel.is_controller(config):
@@ -237,14 +243,21 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Node IDs `profile::ID`; among several targets `target/profile::ID`."""
+    """Node IDs `profile::ID`; among several targets `target/profile::ID`.
+
+    In each profile the requirements that may need the target alone (they move its clock, or
+    another requirement could decide them) come last, in the spec's order; the rest keep it.
+    Whether one at a time or concurrently (`--concurrency`), an exclusive requirement is decided in
+    its place in this order, so placed last they split nothing: the others all run side by side
+    before them, and the clock moves after all of them, as it always did under pytest-xdist."""
     for runtime in _runtimes(config):
         for profile in runtime.run.profiles:
             nodeid = runtime.run.prefix + profile.name
             collector = ProfileCollector.from_parent(
                 session, name=nodeid, nodeid=nodeid, profile=profile, runtime=runtime
             )
-            for item in collector.collect():
+            collected = collector.collect()
+            for item in sorted(collected, key=lambda i: isolated(i.requirement)):  # type: ignore[attr-defined]
                 _label(item)
                 items.append(item)
 

@@ -103,6 +103,21 @@ def worker_count(config: pytest.Config) -> int:
     return int(getattr(config, "workerinput", {}).get("workercount", 1)) if is_worker(config) else 1
 
 
+def queued(config: pytest.Config, session: pytest.Session) -> list[pytest.Item]:
+    """The items the controller has already handed this worker and it has not run yet, in order:
+    what a worker can decide concurrently (`--concurrency`), since xdist hands items out a few at a
+    time. Empty where that is unknown, or where items may still be taken back (`--dist worksteal`),
+    so the worker then decides one item at a time, as before."""
+    dist = getattr(config, "workerinput", {}).get(DIST, ["load", None])[0]
+    interactor = config.pluginmanager.getplugin("workerinteractor")
+    queue = getattr(interactor, "torun", None)
+    if dist == "worksteal" or queue is None or not hasattr(queue, "lock"):
+        return []
+    with queue.lock() as pending:
+        indices = [i for i in pending if isinstance(i, int)]
+    return [session.items[i] for i in indices if 0 <= i < len(session.items)]
+
+
 def worker_seed(config: pytest.Config) -> int | None:
     """The controller's seed, on a worker (None elsewhere)."""
     value = getattr(config, "workerinput", {}).get(SEED)

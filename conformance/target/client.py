@@ -97,20 +97,55 @@ class Budget:
             self.used += count
 
 
+class Breaker:
+    """The circuit breaker of one target, shared by every client that talks to it (one per thread
+    when requirements are decided concurrently), so "N requests in a row failed" counts them all."""
+
+    def __init__(self) -> None:
+        self.consecutive_failures = 0
+        self.last_error = ""
+        self._lock = threading.Lock()
+
+    def failed(self, error: str) -> None:
+        with self._lock:
+            self.consecutive_failures += 1
+            self.last_error = error
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self.consecutive_failures = 0
+
+    def admit(self) -> None:
+        """TargetUnreachable once BREAKER_LIMIT requests in a row failed: the run stops asking."""
+        with self._lock:
+            failures, last = self.consecutive_failures, self.last_error
+        if failures >= BREAKER_LIMIT:
+            raise TargetUnreachable(
+                f"target unreachable: {failures} requests in a row failed (the last: {last}); the run stopped asking"
+            )
+
+
 class TargetClient:
     """Sends requests for one target; each exchange goes to the recorder of the requirement being decided."""
 
-    def __init__(self, config: TargetConfig, budget: Budget | None = None) -> None:
+    def __init__(self, config: TargetConfig, budget: Budget | None = None, breaker: Breaker | None = None) -> None:
         self.config = config
         self.budget = budget or Budget(config.max_requests, config.rate)
+        self.breaker = breaker or Breaker()  # the target's: shared by the clients of every thread
         # One TLS context for every connection pool (loading the CA bundle takes ~30 ms; a race opens several).
         self._verify = httpx.create_ssl_context(tls_context(config))
         self._http = self._connection_pool()
         self.requests_made = 0
-        self.last_error = ""
-        self.consecutive_failures = 0
         self._seq = 0
         self._lock = threading.Lock()  # a burst's requests finish on several threads
+
+    @property
+    def consecutive_failures(self) -> int:
+        return self.breaker.consecutive_failures
+
+    @property
+    def last_error(self) -> str:
+        return self.breaker.last_error
 
     def _connection_pool(self) -> httpx.Client:
         timeout = httpx.Timeout(self.config.timeout, connect=self.config.connect_timeout)
@@ -201,23 +236,20 @@ class TargetClient:
             exchange.ended_at = time.time()
             where = f"{method} {urlsplit(url).path or '/'}"
             exchange.error = f"the answer to {where} has a Location no URL may hold ({str(exc).splitlines()[0]})"
-            with self._lock:
-                self.consecutive_failures = 0  # it answered
+            self.breaker.succeeded()  # it answered
             raise UnusableAnswer(exchange.error) from None
         except httpx.DecodingError as exc:
             exchange.elapsed_ms = (time.monotonic() - started) * 1000
             exchange.ended_at = time.time()
             where = f"{method} {urlsplit(url).path or '/'}"
             exchange.error = f"the answer to {where} cannot be decoded as its Content-Encoding says ({exc})"
-            with self._lock:
-                self.consecutive_failures = 0  # it answered
+            self.breaker.succeeded()  # it answered
             raise UnusableAnswer(exchange.error) from None
         except httpx.HTTPError as exc:
             raise self._transport_error(exc, exchange, started, method, url) from None
         exchange.elapsed_ms = (time.monotonic() - started) * 1000
         exchange.ended_at = time.time()
-        with self._lock:
-            self.consecutive_failures = 0
+        self.breaker.succeeded()
         exchange.status = response.status_code
         exchange.response_headers = {k.lower(): v for k, v in response.headers.items()}
         exchange.response_body = body[:BODY_KEPT].decode("utf-8", "replace")
@@ -226,11 +258,7 @@ class TargetClient:
 
     def _admit(self, method: str, url: str, count: int = 1) -> None:
         """Budget, rate limit and circuit breaker, checked before anything is sent."""
-        if self.consecutive_failures >= BREAKER_LIMIT:
-            raise TargetUnreachable(
-                f"target unreachable: {self.consecutive_failures} requests in a row failed "
-                f"(the last: {self.last_error}); the run stopped asking"
-            )
+        self.breaker.admit()
         self.budget.spend(count)
         with self._lock:
             self.requests_made += count
@@ -252,9 +280,7 @@ class TargetClient:
         exchange.elapsed_ms = (time.monotonic() - started) * 1000
         exchange.ended_at = time.time()
         exchange.error = self._explain(exc, method, url)
-        with self._lock:
-            self.last_error = exchange.error
-            self.consecutive_failures += 1
+        self.breaker.failed(exchange.error)
         return TargetError(exchange.error)
 
     @staticmethod

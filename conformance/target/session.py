@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -35,17 +36,37 @@ SECRET_ROLES = {"client_secret", "password", "code", "access_token", "refresh_to
 __all__ = ["OMIT", "CodeOrigin", "Prepared", "ProfileSession", "Tokens", "basic_authorization"]
 
 
-class ProfileSession:
-    """Everything a check needs to talk to one profile's target."""
+@dataclass
+class TargetClock:
+    """How far the suite has moved one target's clock (clock_url), and whether that was read from
+    the target. One per target in a process: every session of it (one per thread when requirements
+    are decided concurrently) reads and moves the same clock."""
 
-    def __init__(self, profile: Profile, config: TargetConfig, base_url: str, client: TargetClient, masker: Masker):
+    offset: float = 0.0
+    known: bool = False
+
+
+class ProfileSession:
+    """Everything a check needs to talk to one profile's target.
+
+    A session is used by one thread at a time (it keeps the last request's parameters and what it
+    learned); concurrent deciding gives each thread its own, sharing the target's clock."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        config: TargetConfig,
+        base_url: str,
+        client: TargetClient,
+        masker: Masker,
+        clock: TargetClock | None = None,
+    ):
         self.profile = profile
         self.config = config
         self.base_url = base_url.rstrip("/")
         self.client = client
         self.masker = masker
-        self.clock_offset = 0.0  # how far the suite has moved the target's clock (clock_url)
-        self._clock_known = False  # whether clock_offset was read from the target's clock_url
+        self.clock = clock or TargetClock()
         self.client_auth = config.client_auth or profile.client_auth
         self.discovery = Discovery(profile, config, base_url, client)
         self.codes = CodeSource(self)
@@ -67,6 +88,15 @@ class ProfileSession:
             if credentials.get("client_secret"):
                 basic = basic_authorization(credentials).split(" ", 1)[1]
                 masker.register(basic, "basic_credentials", pin=True)
+
+    @property
+    def clock_offset(self) -> float:
+        """How far the suite has moved the target's clock (clock_url), shared by its sessions."""
+        return self.clock.offset
+
+    @clock_offset.setter
+    def clock_offset(self, value: float) -> None:
+        self.clock.offset = value
 
     @property
     def code_origins(self) -> dict[str, CodeOrigin]:
@@ -393,7 +423,7 @@ class ProfileSession:
 
         A target with a `clock_url` may keep a moved clock from an earlier run, so the first call
         asks it (advancing by nothing) instead of assuming its clock is ours."""
-        if self.config.clock_url and not self._clock_known:
+        if self.config.clock_url and not self.clock.known:
             self.move_clock(0)
         return time.time() + self.clock_offset
 
@@ -409,7 +439,7 @@ class ProfileSession:
             self.clock_offset = float(stated) - time.time()
         else:  # a clock that does not say its time: count what we moved
             self.clock_offset += seconds
-        self._clock_known = True
+        self.clock.known = True
 
     # -- codes and tokens -------------------------------------------------------------------
     def new_code(self, authorize_params: Mapping[str, Any] | None = None) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -19,13 +20,18 @@ from conformance.target.openapi_adapter import ReceivedResponse, SentRequest
 
 
 class ResponseValidator:
-    """Validates replies of one profile's target against its spec."""
+    """Validates replies of one profile's target against its spec.
+
+    Shared by the threads that decide requirements concurrently: building one costs a copy and a
+    parse of the spec, and validation is CPU work that the GIL runs one at a time anyway, so a lock
+    (openapi-core does not promise thread safety) costs nothing."""
 
     def __init__(self, profile: Profile, base_url: str) -> None:
         raw = copy.deepcopy(dict(profile.raw))
         raw["servers"] = [{"url": base_url.rstrip("/")}]
         self._base_url = base_url.rstrip("/")
         self._raw = raw
+        self._lock = threading.Lock()
         try:
             self._openapi = OpenAPI.from_dict(raw)
         except Exception as exc:  # openapi-core raises several unrelated types for a bad document
@@ -34,6 +40,10 @@ class ResponseValidator:
 
     def problems(self, reply: Reply, operation: Operation) -> list[str]:
         """Every way the reply departs from the spec, as short human-readable lines."""
+        with self._lock:
+            return self._problems(reply, operation)
+
+    def _problems(self, reply: Reply, operation: Operation) -> list[str]:
         if reply.truncated:
             return [f"body larger than the {len(reply.body)}-byte cap; not validated"]
         # Operations found through metadata live at other URLs; a login ends on another method.

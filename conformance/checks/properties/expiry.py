@@ -26,7 +26,7 @@ DAYS = st.one_of(
 )
 
 
-@check("expiry_clamped", traits=Traits(weight=5))
+@check("expiry_clamped", traits=Traits(weight=5, hypothesis=True))
 def expiry_clamped(ctx: CheckContext) -> None:
     """For any positive number of days, the answer is a success stating an epoch-millisecond expireTime
     of min(now + days, the feature's own expiry) (feature_expiry_ms, else discovered), within the

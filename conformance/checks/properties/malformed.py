@@ -111,7 +111,7 @@ class Malformed:
     advice_garbage: tuple[str, ...] = ()
 
 
-@check("malformed_requests", options=Malformed, traits=Traits(weight=5))
+@check("malformed_requests", options=Malformed, traits=Traits(weight=5, hypothesis=True))
 def malformed_requests(ctx: CheckContext) -> None:
     """Each documented parameter left out, sent empty or replaced by made-up values (and a fixed value
     such as grant_type replaced, and other HTTP methods) must get an error of the dialect: the codes

@@ -11,7 +11,7 @@ from conformance.checks.properties.runner import run_property
 from conformance.model.errors import PreconditionFailed
 
 
-@check("destroy_revokes", options=Probes, traits=Traits(weight=5, lifecycle="destroy"))
+@check("destroy_revokes", options=Probes, traits=Traits(weight=5, hypothesis=True, lifecycle="destroy"))
 def destroy_revokes(ctx: CheckContext) -> None:
     """Of two to four live tokens, the flow destroys one (each probe first accepts it); then every flow
     in `probes` must refuse the destroyed token (a token check by its `verdict`). The user's other

@@ -24,7 +24,7 @@ def refresh(ctx: CheckContext, tokens: Tokens, step: str) -> Tokens:
     )
 
 
-@check("refresh_rotates", traits=Traits(weight=5, lifecycle="rotates"))
+@check("refresh_rotates", traits=Traits(weight=5, hypothesis=True, lifecycle="rotates"))
 def refresh_rotates(ctx: CheckContext) -> None:
     """Along a chain of refreshes, every access and refresh token is new."""
 
@@ -44,7 +44,7 @@ def refresh_rotates(ctx: CheckContext) -> None:
     run_property(ctx, st.integers(min_value=1, max_value=3), chain, explicit=[1, 2])
 
 
-@check("refresh_single_use", options=Refusal, traits=Traits(weight=5, lifecycle="refresh_once"))
+@check("refresh_single_use", options=Refusal, traits=Traits(weight=5, hypothesis=True, lifecycle="refresh_once"))
 def refresh_single_use(ctx: CheckContext) -> None:
     """After a chain of refreshes, each refresh token used along it is refused."""
 

@@ -14,7 +14,7 @@ from conformance.checks.properties.runner import run_property
 REPLAYS = ("same", "after_other_traffic", "after_another_exchange")
 
 
-@check("code_single_use", options=Refusal, traits=Traits(weight=5, lifecycle="code"))
+@check("code_single_use", options=Refusal, traits=Traits(weight=5, hypothesis=True, lifecycle="code"))
 def code_single_use(ctx: CheckContext) -> None:
     """A code exchanged once is refused when exchanged again: right away, after other codes were issued, or
     after another code was exchanged (a Hypothesis property over those sequences). The replay must get
