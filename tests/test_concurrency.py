@@ -55,7 +55,7 @@ def _junit(pytester: pytest.Pytester, run_id: str) -> dict[str, str]:
 @pytest.mark.slow
 def test_concurrent_verdicts_are_the_sequential_ones_with_a_mutant(pytester: pytest.Pytester) -> None:
     """Every profile on the embedded servers, with mutants on so failures and their evidence count too."""
-    args = ("--conformance", "-p", "no:xdist", "--reference-fault=yixin:code_reusable")
+    args: tuple[str, ...] = ("--conformance", "-p", "no:xdist", "--reference-fault=yixin:code_reusable")
     args += ("--reference-fault=rfc6749:pkce_not_verified",)
     sequential = _run(pytester, "seq", *args, "--concurrency=1")
     concurrent = _run(pytester, "conc", *args, "--concurrency=8")

@@ -20,7 +20,8 @@ from conformance.model.spec import Flow
 from conformance.target.client import Reply
 from conformance.target.race import Entry, Lap, run_race, timeline
 
-RACE = Traits(weight=5, hypothesis=True)  # a race is fine beside other requirements: it only spends its own codes and tokens
+# A race is fine beside other requirements: it only spends its own codes and tokens.
+RACE = Traits(weight=5, hypothesis=True)
 
 
 @dataclass(frozen=True)
