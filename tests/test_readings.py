@@ -44,7 +44,9 @@ READINGS: list[tuple[str, frozenset[str], set[str]]] = [
 
 
 @pytest.mark.parametrize(
-    ("profile", "faults", "warned"), READINGS, ids=lambda v: "+".join(sorted(v)) if isinstance(v, frozenset) else str(v)
+    ("profile", "faults", "warned"),
+    READINGS,
+    ids=lambda v: "+".join(sorted(v)) if isinstance(v, frozenset | set) else str(v),
 )
 def test_either_reading_passes(harness: Harness, profile: str, faults: frozenset[str], warned: set[str]) -> None:
     verdicts = harness.run(profile, faults)
