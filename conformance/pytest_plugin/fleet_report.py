@@ -26,14 +26,12 @@ from typing import Any
 import pytest
 
 from conformance.engine.runtime import Runtime
-from conformance.engine.verdicts import worst
 from conformance.model.errors import SuiteError
 from conformance.pytest_plugin import xdist as parallel
 from conformance.pytest_plugin.report_hooks import FREE_TEXT, ReportPlugin, _iso
 from conformance.report import html
+from conformance.report.index import INDEX_FORMAT, outcome, target_entry
 from conformance.report.run_dir import RunDir, new_run_id
-
-INDEX_FORMAT = "oauth2-conformance/index-1"
 
 
 class FleetReport:
@@ -79,25 +77,7 @@ class FleetReport:
         for part in self.parts:
             doc, name = part.certification, part.runtime.run.name
             assert doc is not None and name is not None and part.gate is not None
-            totals: dict[str, int] = {}
-            for p in doc["profiles"]:
-                for verdict, n in p["totals"].items():
-                    totals[verdict] = totals.get(verdict, 0) + n
-            targets.append(
-                {
-                    "name": name,
-                    "target": doc["target"],
-                    "profiles": [p["name"] for p in doc["profiles"]],
-                    "verdict": doc["verdict"],
-                    "certified": doc["certified"],
-                    "gate_passed": part.gate.passed,
-                    "exit_status": doc["gate"]["exit_status"],
-                    "totals": totals,
-                    "report": f"{name}/certification.json",
-                    "summary": f"{name}/summary.html",
-                }
-            )
-        verdict = str(worst(t["verdict"] for t in targets))
+            targets.append(target_entry(name, doc, part.gate.passed))
         index: dict[str, Any] = {
             "format": INDEX_FORMAT,
             "run_id": run_dir.run_id,
@@ -106,10 +86,7 @@ class FleetReport:
             "seed": self.parts[0].runtime.run.seed,
             "command": list(self.config.invocation_params.args),
             "outputs": {"junit": _name(self.junit, run_dir), "allure": _name(self.allure, run_dir)},
-            "targets": targets,
-            "verdict": verdict,
-            "certified": verdict == "pass",
-            "gate_passed": all(t["gate_passed"] for t in targets),
+            **outcome(targets),
         }
         for part in self.parts:  # the index names every target: each one's masker has its say
             index = part.scrubber.fields(index, FREE_TEXT)

@@ -26,10 +26,8 @@ from conformance.report import html
 from conformance.report.baseline import Baseline
 from conformance.report.certification import Certification, ProfileRecord, RequirementRecord
 from conformance.report.gate import evaluate
+from conformance.report.index import INDEX, outcome, target_entry
 from conformance.report.run_dir import RunDir
-
-INDEX = "index.json"
-INDEX_FORMAT = "oauth2-conformance/index-1"
 
 
 def merge(shards: Sequence[str | Path], output: str | Path) -> tuple[Path, bool]:
@@ -131,33 +129,10 @@ def _copy(source: Path, target: Path, relative: str) -> None:
 def _index(merged: dict[str, Certification], parts: list[dict[str, Path]], run_id: str) -> dict[str, Any]:
     """index.json of the merged run: each target's outcome, as a run with several targets writes it."""
     first = cert.load_json(next(iter(parts[0].values())).parent / INDEX)
-    targets = []
-    for name, doc in merged.items():
-        totals: dict[str, int] = {}
-        for profile in doc["profiles"]:
-            for verdict, n in profile["totals"].items():
-                totals[verdict] = totals.get(verdict, 0) + n
-        targets.append(
-            {
-                "name": name,
-                "target": doc["target"],
-                "profiles": [p["name"] for p in doc["profiles"]],
-                "verdict": doc["verdict"],
-                "certified": doc["certified"],
-                "gate_passed": doc["gate"]["passed"],
-                "exit_status": doc["gate"]["exit_status"],
-                "totals": totals,
-                "report": f"{name}/certification.json",
-                "summary": f"{name}/summary.html",
-            }
-        )
-    verdict = worst(t["verdict"] for t in targets)
+    targets = [target_entry(name, doc, doc["gate"]["passed"]) for name, doc in merged.items()]
     return {
         **first,
         "run_id": run_id,
         "outputs": {"junit": None, "allure": None},
-        "targets": targets,
-        "verdict": str(verdict),
-        "certified": verdict == "pass",
-        "gate_passed": all(t["gate_passed"] for t in targets),
+        **outcome(targets),
     }
