@@ -88,6 +88,14 @@ SCENARIOS: dict[str, tuple[set[str], Any, set[str], set[str]]] = {
         | {"RFC-EXCHANGE-CODE-REDIRECT_URI-REQUIRED", "RFC-REDIRECT-URI-TOKEN", "RFC-ERRORS-CODE", "RFC-PKCE-S256"}
         | {"RFC-PKCE-DOWNGRADE"},
     ),
+    # ... but with the login steps kept, the authorization endpoint is the code source of last resort
+    # (issue 17): every requirement that must know the authorization request is decided.
+    "bare_code_login_as_last_resort": (
+        set(),
+        lambda url: {"code_command": f"{sys.executable} {CODE_SOURCE} {url}/_test/authorize --bare"},
+        set(),
+        set(),
+    ),
     "no_metadata": ({"no_metadata"}, lambda url: {"endpoints": endpoints(url)}, METADATA, set()),
     # No metadata and less on offer: the suite learns it from the RFC-coded refusals.
     "no_metadata_no_implicit_no_password": (
@@ -139,3 +147,6 @@ def test_reference_server_stays_green_under_each_switch(reference: Any, scenario
     assert got_not_run == not_run, {rid: verdicts[rid].reason for rid in got_not_run ^ not_run}
     for rid in got_na | got_not_run:
         assert verdicts[rid].reason, f"{rid} says why"
+    if scenario == "login_required_bare_code":  # neither source could: the reason names both
+        reason = verdicts["RFC-EXCHANGE-CODE-REDIRECT_URI-REQUIRED"].reason
+        assert "a bare code" in reason and "the authorization endpoint gave none either" in reason, reason

@@ -8,6 +8,11 @@ only then can requirements whose precondition concerns that request (redirect_ur
 endpoint, PKCE) be decided. The suite's own authorization requests carry PKCE wherever the target
 declares it (pkce.py); a code_command gets a code_challenge only when a check asks
 for one, and must then confirm it in its JSON.
+
+When the configured source cannot say what a requirement needs to know of the request (a bare
+code, an unconfirmed parameter), the authorization endpoint is the source of last resort (issue
+17): tried when the profile has one, and remembered when it gives no code, so that a requirement
+is `not run` only when neither source can give the code it needs.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import re
 import secrets
 import shlex
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import unquote_plus
@@ -135,25 +140,64 @@ class CodeSource:
     def __init__(self, session: Caller) -> None:
         self.session = session
         self.origins: dict[str, CodeOrigin] = {}
+        self._authorize_fails: str | None = None  # why the authorization endpoint, tried as a last resort, gave no code
 
-    def new(self, authorize_params: Mapping[str, Any] | None = None) -> str:
+    def new(self, authorize_params: Mapping[str, Any] | None = None, *, known: Sequence[str] = ()) -> str:
         """One fresh code. `authorize_params` (PKCE's code_challenge, say) go to the code_command in
-        its environment, which must confirm it used them, or else to the authorization endpoint."""
+        its environment, which must confirm it used them, or else to the authorization endpoint.
+        `known` names parameters the caller must know the authorization request carried or not.
+
+        When the configured source cannot say what the request carried (a bare code, an unconfirmed
+        parameter), the profile's authorization endpoint is the source of last resort: it is tried
+        once, and only when it gives no code either does the requirement stay `not run`, with both reasons."""
+        try:
+            code, origin = self._configured(authorize_params or {}, known)
+        except AuthorizationRefused:
+            raise
+        except MissingPrerequisite as exc:
+            code, origin = self._last_resort(exc, authorize_params)
+        self.session.masker.register(code, "code")
+        self.origins[code] = origin
+        return code
+
+    def _configured(self, authorize_params: Mapping[str, Any], known: Sequence[str]) -> tuple[str, CodeOrigin]:
+        """A code from the source the config names: code_command, code_url, else the authorization endpoint."""
         config = self.session.config
         if config.code_command:
-            code, origin = self._from_command(config.code_command, authorize_params or {})
+            code, origin = self._from_command(config.code_command, authorize_params)
         elif authorize_params:
-            code, origin = self._from_authorize(authorize_params)
+            return self._from_authorize(authorize_params)
         elif config.code_url:
             reply = self.session.client.send("GET", config.code_url)
             code, origin = parse_code(reply.text, "code_url")
             if reply.status != 200 or not code:
                 raise SuiteError(f"code_url {config.code_url} answered {reply.status} without a code")
         else:
-            code, origin = self._from_authorize()
-        self.session.masker.register(code, "code")
-        self.origins[code] = origin
-        return code
+            return self._from_authorize()
+        if known and not origin.known:
+            self.session.masker.register(code, "code")
+            raise MissingPrerequisite(
+                f"the code from {origin.source} does not say whether its authorization request carried "
+                f"{' or '.join(known)}: have code_command print a JSON object with the code and the parameters "
+                f"it used (members code and {', '.join(known)})"
+            )
+        return code, origin
+
+    def _last_resort(self, why: MissingPrerequisite, params: Mapping[str, Any] | None) -> tuple[str, CodeOrigin]:
+        """The authorization endpoint, when the configured source could not give the code wanted."""
+        if self._authorize_fails is not None or self._authorize_flow() is None:
+            raise MissingPrerequisite(
+                f"{why}; the authorization endpoint gave none either: {self._authorize_fails}"
+                if self._authorize_fails
+                else str(why)
+            ) from None
+        try:
+            return self._from_authorize(params)
+        except AuthorizationRefused:
+            raise
+        except MissingPrerequisite as exc:
+            self._authorize_fails = str(exc)
+            raise MissingPrerequisite(f"{why}; the authorization endpoint gave none either: {exc}") from None
 
     def wanted(self, extra: Mapping[str, Any] | None = None) -> dict[str, str]:
         """The authorization request the suite wants a code for (what a code_command gets)."""
@@ -196,11 +240,14 @@ class CodeSource:
                 )
         return code, origin
 
+    def _authorize_flow(self) -> Flow | None:
+        """The profile's flow that asks the authorization endpoint for a code (its redirect carries one)."""
+        flows = self.session.profile.flows.values()
+        return next((f for f in flows if f.redirect and f.redirect.get("code_param")), None)
+
     def _from_authorize(self, params: Mapping[str, Any] | None = None) -> tuple[str, CodeOrigin]:
         session = self.session
-        authorize = next(
-            (f for f in session.profile.flows.values() if f.redirect and f.redirect.get("code_param")), None
-        )
+        authorize = self._authorize_flow()
         if authorize is None or authorize.redirect is None:
             raise MissingPrerequisite("no way to get a code for this profile: set code_command in the target config")
         reply = session.call(authorize, params)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -152,6 +152,10 @@ class ProfileSession:
         basic = (client_auth or self.client_auth) == "basic"
         values: dict[str, Any] = {}
         extras = [n for n in overrides if n not in flow.params and n in flow.operation.params]
+        # A code filled in for a request that leaves out or changes a parameter needed only if the
+        # authorization request carried it must come from a source that says what that request carried.
+        must_know = self._changed_conditionals(flow, overrides, client)
+        code_for_it = (lambda: self.new_code(known=must_know)) if must_know else self.new_code
         for name in (*flow.params, *extras):
             param = flow.operation.params[name]
             if name in overrides:
@@ -163,7 +167,7 @@ class ProfileSession:
                     config=self.config,
                     client=client,
                     tokens=tokens,
-                    new_code=self.new_code,
+                    new_code=code_for_it,
                     token_source=self.profile.token_source,
                 )
             if param.role == "code" and isinstance(value, str):
@@ -322,17 +326,28 @@ class ProfileSession:
                 "set `login` steps in the target config to drive it"
             )
 
+    def _conditionals(self, flow: Flow) -> tuple[str, ...]:
+        """The flow's `conditional` parameters: needed only if the authorization request carried them."""
+        declared = self.profile.raw.get("x-conformance", {}).get("flows", {}).get(flow.name, {})
+        return tuple(declared.get("conditional", ()))
+
+    def _changed_conditionals(
+        self, flow: Flow, overrides: Mapping[str, Any], client: Mapping[str, str]
+    ) -> tuple[str, ...]:
+        """The conditional parameters this request leaves out or sends with another value than the client's."""
+        return tuple(
+            name
+            for name in self._conditionals(flow)
+            if name in overrides and overrides[name] != client.get(str(flow.operation.params[name].role))
+        )
+
     def _check_code_preconditions(
         self, flow: Flow, code: str, overrides: Mapping[str, Any], client: Mapping[str, str]
     ) -> None:
         """A parameter the token request needs only if the authorization request carried it (the
         flow's `conditional`, e.g. redirect_uri by RFC 6749 §4.1.3) may be left out or changed
         only when the suite knows the code's authorization request carried it."""
-        conditional = self.profile.raw.get("x-conformance", {}).get("flows", {}).get(flow.name, {})
-        for name in conditional.get("conditional", ()):
-            role = flow.operation.params[name].role
-            if name not in overrides or overrides[name] == client.get(str(role)):
-                continue
+        for name in self._changed_conditionals(flow, overrides, client):
             origin = self.code_origins.get(code)
             carried = origin.carried(name) if origin else None
             if carried is None:
@@ -442,9 +457,10 @@ class ProfileSession:
         self.clock.known = True
 
     # -- codes and tokens -------------------------------------------------------------------
-    def new_code(self, authorize_params: Mapping[str, Any] | None = None) -> str:
-        """One fresh code from the code source (see conformance/code_source.py)."""
-        return self.codes.new(authorize_params)
+    def new_code(self, authorize_params: Mapping[str, Any] | None = None, *, known: Sequence[str] = ()) -> str:
+        """One fresh code from the code source (see conformance/code_source.py); `known`: the
+        authorization request parameters the caller must know were carried or not."""
+        return self.codes.new(authorize_params, known=known)
 
     def wanted_authorization(self, extra: Mapping[str, Any] | None = None) -> dict[str, str]:
         return self.codes.wanted(extra)
