@@ -10,13 +10,13 @@ from typing import Any, cast
 import httpx
 import pytest
 
+from conformance.engine import survey as init
 from conformance.engine.runtime import Run
 from conformance.model.errors import ConfigError, TargetError
 from conformance.model.spec import load_profiles
 from conformance.pytest_plugin import xdist
 from conformance.servers import PROFILES, ReferenceServer
 from conformance.target import detect
-from conformance.tools import init
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -113,6 +113,10 @@ def test_an_xdist_worker_takes_the_controllers_choice() -> None:
     worker = cast(Any, SimpleNamespace(workerinput={xdist.DETECTED: {"https://as.example": "generic"}}))
     assert xdist.worker_detected(worker) == {"https://as.example": "generic"}
     assert xdist.worker_detected(cast(Any, SimpleNamespace())) == {}
-    # and a Run given that choice sends nothing: an unreachable URL would fail a probe
-    run = Run.from_options("http://127.0.0.1:9", None, None, detected={"http://127.0.0.1:9": "generic"})
+    # and a Run given that choice sends nothing: an unreachable URL would fail a probe. With no config
+    # file the controller also hands over the config it derived (its ${VAR}s read on the worker).
+    url = "http://127.0.0.1:9"
+    derived = f'target: "{url}"\nprofile: generic\nclient_id: ${{GENERIC_CLIENT_ID}}\n'
+    run = Run.from_options(url, None, None, detected={url: "generic"}, surveyed={url: derived})
     assert [p.name for p in run.profiles] == ["generic"] and run.detection is None
+    assert run.derived is not None and run.derived.config.target == url

@@ -10,10 +10,11 @@ import httpx
 import pytest
 import yaml
 
+from conformance.engine import survey as init
 from conformance.model import config as config_module
 from conformance.model.errors import SuiteError
 from conformance.servers import PROFILES, ReferenceServer
-from conformance.tools import init, probe
+from conformance.target import probe
 from conformance.tools.cli import main
 
 

@@ -25,8 +25,8 @@ from typing import IO
 import pytest
 import yaml
 
+from conformance.engine.survey import placeholders
 from conformance.servers import PROFILES, reference_config
-from conformance.tools.init import placeholders
 
 pytestmark = pytest.mark.slow
 CLI = [sys.executable, "-c", "import sys; from conformance.tools.cli import main; sys.exit(main())"]
@@ -112,10 +112,11 @@ def served() -> Iterator[Served]:
         proc.stdout.close()
 
 
-def certify(work: Path, config_file: str, env: dict[str, str]) -> None:
-    """`pytest --target-config=FILE` in `work` certifies the profile: every requirement passes."""
+def certify(work: Path, config_file: str, env: dict[str, str], args: tuple[str, ...] = ()) -> str:
+    """`pytest --target-config=FILE` (or `args`) in `work` certifies the profile: every requirement
+    passes. Returns what pytest printed."""
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", f"--target-config={config_file}"],
+        [sys.executable, "-m", "pytest", *(args or (f"--target-config={config_file}",))],
         cwd=work,
         capture_output=True,
         text=True,
@@ -127,6 +128,7 @@ def certify(work: Path, config_file: str, env: dict[str, str]) -> None:
     verdict = yaml.safe_load(certification.read_text(encoding="utf-8"))
     undecided = [(r["id"], r["verdict"], r["reason"]) for r in verdict["requirements"] if r["verdict"] != "pass"]
     assert verdict["verdict"] == "pass", undecided
+    return run.stdout
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -166,3 +168,31 @@ def test_without_a_profile_the_run_detects_it_and_certifies(served: Served, prof
     assert "\nprofile:" not in text
     (tmp_path / "target.yaml").write_text(text, encoding="utf-8")
     certify(tmp_path, "target.yaml", {})
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_target_url_alone_with_the_values_exported_certifies(served: Served, profile: str, tmp_path: Path) -> None:
+    """The mission's command: `pytest --target=URL`, no config file, no --profile. The run detects the
+    profile, builds the config init would write and reads its variables from the environment."""
+    out = certify(tmp_path, "", served.exports.get(profile, {}), (f"--target={served.urls[profile]}",))
+    assert f"no --profile given: chose profile {profile} " in out
+    assert "no --target-config given" in out and "every value from the environment" in out
+    (saved,) = (tmp_path / "reports").glob("*/target-config.yaml")
+    text = saved.read_text(encoding="utf-8")
+    assert f"profile: {profile}" in text and "secret-1" not in text  # placeholders, never a value
+
+
+def test_target_url_alone_without_the_values_names_them(served: Served, tmp_path: Path) -> None:
+    """Nothing exported: nothing fails; the run names the variables, and the requirements that need
+    them are not run."""
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", f"--target={served.urls['yixin']}", "-q"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=clean_env(),
+    )
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "not in the environment: YIXIN_CLIENT_ID, YIXIN_CLIENT_SECRET" in run.stdout
+    assert " failed" not in run.stdout

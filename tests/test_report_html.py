@@ -6,6 +6,8 @@ and curl reproduction in place. The screenshot filtered to failures is kept as a
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import re
 import shutil
@@ -100,3 +102,28 @@ def test_summary_in_headless_chromium(suite_run: SuiteRunner, chromium: Chromium
     assert shot.read_bytes().startswith(PNG) and shot.stat().st_size > 10_000
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     shutil.copy(shot, SCREENSHOTS / "summary-yixin-mutant-failures.png")
+
+
+def test_the_content_security_policy_allows_only_the_reports_own_script(
+    suite_run: SuiteRunner, chromium: Chromium, tmp_path: Path
+) -> None:
+    """summary.html carries a CSP that allows its own style and script by SHA-256, nothing else. A
+    copy of the page with raw markup a hostile target might have slipped in (were escaping ever to
+    fail): the injected script and handler do not run; the page's own script does."""
+    run = suite_run("--profile", "yixin", "-k", "SINGLE-USE")
+    page = (run.run_dir / "summary.html").read_text(encoding="utf-8")
+    policy = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', page)
+    assert policy is not None and page.index(policy.group(0)) < page.index("<style>") < page.index("<script>")
+    script = page.split("<script>", 1)[1].split("</script>", 1)[0]
+    style = page.split("<style>", 1)[1].split("</style>", 1)[0]
+    for source, directive in ((script, "script-src"), (style, "style-src")):
+        digest = base64.b64encode(hashlib.sha256(source.encode("utf-8")).digest()).decode("ascii")
+        assert f"{directive} 'sha256-{digest}'" in policy.group(1)
+    assert "default-src 'none'" in policy.group(1) and "unsafe-inline" not in policy.group(1)
+
+    injected = '<script>document.title=\'pwned\'</script><img src="data:," onerror="document.body.dataset.pwned=1">'
+    hostile = tmp_path / "summary.html"
+    hostile.write_text(page.replace("<h1>", injected + "<h1>", 1), encoding="utf-8")
+    dom = chromium.dump_dom(hostile, "verdict=all")
+    assert "pwned" not in dom.split("<body", 1)[1].split(">", 1)[0] and "<title>pwned" not in dom
+    assert "requirements shown" in dom  # the report's own script ran under the policy

@@ -49,13 +49,19 @@ def plan(
     certify: bool = False,
     detected: Mapping[str, str] | None = None,
     specs: Sequence[str] = (),
+    surveyed: Mapping[str, str] | None = None,
 ) -> list[Run]:
     """One Run per target, each validated completely; a problem with any of them is one ConfigError.
-    `detected`: target URL -> profile already detected (by a pytest-xdist controller)."""
+    `detected`: target URL -> profile already detected (by a pytest-xdist controller); `surveyed`:
+    target URL -> the config it derived for a target given by URL alone."""
     files = config_files(configs)
     if len(files) <= 1:
         single = str(files[0]) if files else None
-        return [Run.from_options(target, profiles, single, strict, examples, seed, faults, certify, detected, specs)]
+        return [
+            Run.from_options(
+                target, profiles, single, strict, examples, seed, faults, certify, detected, specs, surveyed
+            )
+        ]
     seen: dict[str, Path] = {}
     for file in files:
         if file.stem in seen:

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from conformance import servers
 from conformance.checks.properties.runner import EXAMPLES
 from conformance.engine.plan import Plan, plan
+from conformance.engine.survey import render, survey
 from conformance.engine.verdicts import Status, Verdict, absent
 from conformance.model import config as config_module
 from conformance.model.config import TargetConfig
@@ -70,6 +71,9 @@ class Run:
     # How the profile was chosen when neither --profile nor the config named one (the plugin says so).
     detection: Detection | None = None
     specs: tuple[str, ...] = ()  # spec files added beside the built-in ones (--spec, conformance_specs)
+    # The config the run derived for a target given by URL alone (no config file): what it found, and
+    # the variables it read from the environment (conformance/engine/survey.py).
+    derived: config_module.Derived | None = None
 
     @property
     def prefix(self) -> str:
@@ -93,9 +97,11 @@ class Run:
         certify: bool = False,
         detected: Mapping[str, str] | None = None,
         specs: Sequence[str] = (),
+        surveyed: Mapping[str, str] | None = None,
     ) -> Run:
         """`detected`: target URL -> profile, as a pytest-xdist controller detected it (workers do
-        not probe again). `specs`: spec files added beside the built-in ones."""
+        not probe again); `surveyed`: target URL -> the config it derived for a target given by URL
+        alone. `specs`: spec files added beside the built-in ones."""
         try:
             known = load_profiles(specs)
             bound = plan(known.values())
@@ -114,8 +120,18 @@ class Run:
             if names and names != [config.profile]:
                 raise ConfigError(f"--profile {','.join(names)} contradicts profile {config.profile!r} in the config")
             names = [config.profile]
-        detection = None
-        if target is not None and not names:
+        detection = derived = None
+        if target is not None and config is None and len(names) <= 1:
+            # A target given by URL alone: the config init would write for it, values from the environment.
+            if surveyed and target in surveyed:  # a pytest-xdist worker: the controller surveyed it
+                derived = config_module.derive(surveyed[target])
+            else:
+                found = survey(target, names[0] if names else None, specs=specs, verify=True)
+                derived = config_module.derive(render(found))
+                detection = None if names else found.detection
+            config = derived.config
+            names = [str(derived.config.profile)]
+        elif target is not None and not names:
             # No profile named anywhere: the one whose documented operations answer (as `init` picks).
             if detected and target in detected:
                 names = [detected[target]]
@@ -152,6 +168,7 @@ class Run:
             plan=bound,
             detection=detection,
             specs=tuple(str(s) for s in specs),
+            derived=derived,
         )
 
 

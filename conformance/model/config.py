@@ -1,6 +1,7 @@
 """The target config: a stable YAML contract between a vendor's target and the suite.
 
-Unknown keys and unset `${VAR}` references are errors, not surprises at run time.
+Unknown keys and unset `${VAR}` references are errors, not surprises at run time (in a config the
+suite derived itself from a target given by URL alone, an unset variable leaves its key out).
 """
 
 from __future__ import annotations
@@ -287,6 +288,46 @@ def _capabilities(raw: Any, where: str) -> dict[str, Any]:
             raise ConfigError(f"{where}: capabilities.{name} must be true or false (its URL goes in endpoints)")
         out[str(name)] = list(value) if kind is list else value
     return out
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A config the suite wrote itself for a target given by URL alone (conformance/engine/survey.py)."""
+
+    text: str  # as `oauth2-conformance init` would save it, `${VAR}`s and all: no secret in it
+    config: TargetConfig
+    unset: tuple[str, ...]  # the variables not in the environment (or empty): their keys are left out
+
+
+_GONE = object()  # a value whose ${VAR} is unset: its key is left out
+
+
+def _prune(value: Any, unset: list[str]) -> Any:
+    """`value` without what refers to an unset or empty variable; a mapping or list left empty by
+    it goes too (a `clients.second` with neither of its values is no client)."""
+    if isinstance(value, str):
+        missing = [name for name in _VAR.findall(value) if not os.environ.get(name)]
+        unset.extend(missing)
+        return _GONE if missing else value
+    if isinstance(value, dict):
+        kept = {k: v for k, v in ((k, _prune(v, unset)) for k, v in value.items()) if v is not _GONE}
+        return _GONE if value and not kept else kept
+    if isinstance(value, list):
+        items = [v for v in (_prune(v, unset) for v in value) if v is not _GONE]
+        return _GONE if value and not items else items
+    return value
+
+
+def derive(text: str, where: str = "the config derived from the target") -> Derived:
+    """The config `text` (written by the survey, not by a user) with its `${VAR}`s from the
+    environment. Unlike a user's file, where an unset variable is an error, here it leaves its key
+    out: the run goes on, and each requirement that needs the key is `not run` naming it."""
+    data = yaml.safe_load(text) or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} is not a mapping (a suite bug: report it)")
+    unset: list[str] = []
+    pruned = _prune(data, unset)
+    return Derived(text, from_mapping(pruned if isinstance(pruned, dict) else {}, where), tuple(dict.fromkeys(unset)))
 
 
 def load(path: str | os.PathLike[str]) -> TargetConfig:

@@ -16,6 +16,7 @@ from conformance.engine import fleet
 from conformance.engine.plan import isolated
 from conformance.engine.runtime import Runtime
 from conformance.engine.shards import Shard
+from conformance.model.config import Derived
 from conformance.model.errors import SuiteError
 from conformance.model.spec import SPECS_ENV
 from conformance.pytest_plugin import xdist as parallel
@@ -127,6 +128,7 @@ def pytest_configure(config: pytest.Config) -> None:
             certify=bool(config.getoption(CERTIFY)),
             detected=parallel.worker_detected(config),
             specs=_specs(config),
+            surveyed=parallel.worker_surveyed(config),
         )
         shard = Shard.parse(config.getoption(SHARD)) if config.getoption(SHARD) else None
     except SuiteError as exc:
@@ -152,7 +154,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(parallel.Worker(config, runtimes), "oauth2-conformance-worker")
     elif parallel.is_controller(config):
         detected = {p.target: p.profiles[0].name for p in plans if p.detection is not None and p.target}
-        controller = parallel.Controller(config, plans[0].seed, lambda: reporter.allure, detected)
+        surveyed = {p.target: p.derived.text for p in plans if p.derived is not None and p.target}
+        controller = parallel.Controller(config, plans[0].seed, lambda: reporter.allure, detected, surveyed)
         config.pluginmanager.register(controller, "oauth2-conformance-controller")
 
 
@@ -221,6 +224,8 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         lines.append(f"oauth2-conformance: {named}target {target}; profiles {', '.join(p.name for p in plan.profiles)}")
         if plan.detection is not None:
             lines.append(f"oauth2-conformance: {named}{_detected(plan.detection)}")
+        if plan.derived is not None:
+            lines.append(f"oauth2-conformance: {named}{_derived(plan.derived)}")
     plan = runtimes[0].run
     lines.append(
         f"oauth2-conformance: {plan.examples} examples per property; "
@@ -232,6 +237,20 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 def _detected(detection: Detection) -> str:
     """`chose generic because ...`: the run was given no profile, so it says which it chose and why."""
     return f"no --profile given: chose {detection.explain()}; pass --profile=NAME to choose another"
+
+
+def _derived(derived: Derived) -> str:
+    """No config file: the run says it wrote its own, and which variables it could not read."""
+    said = (
+        "no --target-config given: the config `oauth2-conformance init` writes, built in memory "
+        "(saved as target-config.yaml in the report)"
+    )
+    if not derived.unset:
+        return f"{said}; every value from the environment"
+    return (
+        f"{said}; not in the environment: {', '.join(derived.unset)} (export them, or pass "
+        "--target-config=FILE): the requirements that need them are not run"
+    )
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
@@ -301,6 +320,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             terminalreporter.write_line(f"{named}{INSECURE_WARNING}", yellow=True, bold=True)
         if runtime.run.detection is not None and terminalreporter.verbosity < 0:  # -q: no header said it
             terminalreporter.write_line(f"oauth2-conformance: {named}{_detected(runtime.run.detection)}")
+        if runtime.run.derived is not None and runtime.run.derived.unset and terminalreporter.verbosity < 0:
+            terminalreporter.write_line(f"oauth2-conformance: {named}{_derived(runtime.run.derived)}")
     if not any(runtime.verdicts for runtime in runtimes):
         return
     warnings = [(r, v) for r in runtimes for v in r.verdicts.values() if v.status == "warning"]

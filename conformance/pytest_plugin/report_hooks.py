@@ -19,6 +19,7 @@ import pytest
 from conformance.engine.runtime import Runtime
 from conformance.engine.verdicts import Status
 from conformance.model.errors import SuiteError
+from conformance.model.sanitize import visible
 from conformance.model.spec import Profile, Requirement, load_profiles
 from conformance.pytest_plugin import transport
 from conformance.pytest_plugin import xdist as parallel
@@ -229,6 +230,10 @@ class ReportPlugin:
         # token named like a key or a verdict of this file can never replace one.
         self.certification = self.scrubber.fields(doc, FREE_TEXT)
         dump(self.certification, run_dir.certification)
+        if self.runtime.run.derived is not None:  # ${VAR}s, not values: no secret in it; the target's words inert
+            run_dir.target_config.write_text(
+                self.scrubber.text(visible(self.runtime.run.derived.text)), encoding="utf-8"
+            )
         html.write(self.certification, run_dir)
         if self.junit is not None and self.junit.is_file():  # written by pytest's junitxml: parsed, masked
             self.scrubber.junit(self.junit)

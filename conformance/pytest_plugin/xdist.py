@@ -61,6 +61,7 @@ REQUESTS = "oauth2_requests"
 DESELECTED = "oauth2_deselected"
 DIST = "oauth2_dist"
 DETECTED = "oauth2_detected"  # target URL -> the profile the controller detected there
+SURVEYED = "oauth2_surveyed"  # target URL -> the config the controller derived for it (no config file)
 
 REMOTE = pytest.StashKey["Remote"]()
 
@@ -130,6 +131,12 @@ def worker_detected(config: pytest.Config) -> dict[str, str]:
     return dict(getattr(config, "workerinput", {}).get(DETECTED) or {})
 
 
+def worker_surveyed(config: pytest.Config) -> dict[str, str]:
+    """The configs the controller derived for targets given by URL alone, on a worker (empty
+    elsewhere): a worker does not survey the target again."""
+    return dict(getattr(config, "workerinput", {}).get(SURVEYED) or {})
+
+
 class Remote:
     """What the controller learns from its workers besides the verdicts (which ride on reports)."""
 
@@ -144,11 +151,17 @@ class Controller:
     """Controller-side hooks: hand the seed and the lock folder out, take the workers' results in."""
 
     def __init__(
-        self, config: pytest.Config, seed: int, allure_dir: Any, detected: dict[str, str] | None = None
+        self,
+        config: pytest.Config,
+        seed: int,
+        allure_dir: Any,
+        detected: dict[str, str] | None = None,
+        surveyed: dict[str, str] | None = None,
     ) -> None:
         self.config = config
         self.seed = seed
         self.detected = detected or {}
+        self.surveyed = surveyed or {}
         self.lock_dir = tempfile.mkdtemp(prefix="oauth2-conformance-locks-")
         self.allure_dir = allure_dir  # callable: the run's allure results folder, or None
         config.stash[REMOTE] = Remote()
@@ -156,6 +169,7 @@ class Controller:
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput[SEED] = self.seed
         node.workerinput[DETECTED] = self.detected
+        node.workerinput[SURVEYED] = self.surveyed
         node.workerinput[LOCK_DIR] = self.lock_dir
         node.workerinput[DIST] = [getattr(self.config.option, "dist", "load"), self._chunk_limit()]
 

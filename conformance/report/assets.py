@@ -5,7 +5,15 @@ or text. Its state lives in the URL fragment (`#verdict=fail,warning&level=MUST&
 so a filtered view can be bookmarked, linked, or opened by a headless browser. Without a fragment
 it shows failures, errors and warnings when there are any; without JavaScript it shows everything,
 findings first.
+
+CSP is the page's Content-Security-Policy: nothing loads or runs but this CSS and this script,
+allowed by their SHA-256 (a `<meta>` policy, so it holds for a file opened from disk). Whatever a
+target's answer slipped into the page could neither run (no inline script, handler or `javascript:`
+URL but the hashed one) nor call home (`default-src 'none'`, `form-action 'none'`).
 """
+
+import base64
+import hashlib
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1280px;padding:1.2rem;
@@ -92,3 +100,21 @@ JS = r"""
   load(parse(location.hash)); apply(false);
 })();
 """
+
+
+def _hash(source: str) -> str:
+    """The CSP source expression allowing exactly this inline element's text (CSP3 §8.4)."""
+    return "'sha256-" + base64.b64encode(hashlib.sha256(source.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+def csp(*, script: bool = True) -> str:
+    """The policy of a report page: its own style, its own script (or none), nothing else."""
+    scripts = _hash(JS) if script else "'none'"
+    return (
+        f"default-src 'none'; style-src {_hash(CSS)}; script-src {scripts}; img-src data:; "
+        "base-uri 'none'; form-action 'none'"
+    )
+
+
+CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{csp()}">'
+CSP_META_NO_SCRIPT = f'<meta http-equiv="Content-Security-Policy" content="{csp(script=False)}">'

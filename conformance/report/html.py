@@ -21,7 +21,7 @@ from conformance.model.errors import SpecError
 from conformance.model.sanitize import visible
 from conformance.model.spec import Profile, load_profiles
 from conformance.report import reasons
-from conformance.report.assets import CSS, JS
+from conformance.report.assets import CSP_META, CSP_META_NO_SCRIPT, CSS, JS
 from conformance.report.certification import VERDICTS, Certification, RequirementRecord
 from conformance.report.run_dir import RunDir
 from conformance.report.trace import TraceRow, matrix
@@ -49,7 +49,7 @@ def badge(verdict: str, label: str | None = None) -> str:
 def render(doc: Certification, run_dir: RunDir) -> str:
     title = f"OAuth2 conformance: {HEADLINE.get(doc['verdict'], doc['verdict'])} ({doc['run_id']})"
     parts = [
-        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>',
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">{CSP_META}<title>{escape(title)}</title>',
         '<meta name="viewport" content="width=device-width,initial-scale=1">',
         f"<style>{CSS}</style></head><body>",
         "<h1>OAuth2 conformance report</h1>",
@@ -319,7 +319,8 @@ def render_index(index: dict[str, Any]) -> str:
     outputs = ", ".join(f'<a href="{escape(v)}">{escape(v)}</a>' for v in index["outputs"].values() if v)
     return "\n".join(
         [
-            f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>',
+            f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">{CSP_META_NO_SCRIPT}'
+            f"<title>{escape(title)}</title>",
             '<meta name="viewport" content="width=device-width,initial-scale=1">',
             f"<style>{CSS}</style></head><body>",
             f"<h1>OAuth2 conformance: {len(index['targets'])} targets</h1>",

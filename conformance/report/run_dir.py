@@ -53,6 +53,11 @@ class RunDir:
         return self.path / SUMMARY
 
     @property
+    def target_config(self) -> Path:
+        """The config a run derived for a target given by URL alone: to edit and pass as --target-config."""
+        return self.path / "target-config.yaml"
+
+    @property
     def evidence(self) -> Path:
         return self.path / "evidence"
 

@@ -22,7 +22,7 @@ from typing import Any, TextIO
 import yaml
 
 from conformance.engine.reference import start_reference
-from conformance.tools import init
+from conformance.engine.survey import placeholders, quote, render, survey
 
 # The values a config may need, in the order init writes them; printed when the profile's config has them.
 VALUE_KEYS = ("client_id", "client_secret", "redirect_uri", "username", "password", "scope")
@@ -85,16 +85,15 @@ def fill(text: str, values: Mapping[str, str]) -> str:
 
     def sub(match: re.Match[str]) -> str:
         name = match.group(1)
-        return init.quote(values[name]) if name in values else match.group(0)
+        return quote(values[name]) if name in values else match.group(0)
 
     return re.sub(r"\$\{(\w+)\}", sub, text)
 
 
 def describe(profile: str, url: str, reference: Mapping[str, Any]) -> Served:
     """Run init's probe against the served profile and fill its config with the reference values."""
-    survey = init.survey(url, profile)
-    text = init.render(survey)
-    exports = {name: value for name, value in values_for(text, reference).items() if name in init.placeholders(text)}
+    text = render(survey(url, profile))
+    exports = {name: value for name, value in values_for(text, reference).items() if name in placeholders(text)}
     ready = fill(text, exports).replace(
         "# Values init cannot know are ${VAR} placeholders: export them, then run",
         "# Filled in by `oauth2-conformance serve` with the reference server's values; run",
