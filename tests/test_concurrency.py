@@ -57,11 +57,14 @@ def test_concurrent_verdicts_are_the_sequential_ones_with_a_mutant(pytester: pyt
     """Every profile on the embedded servers, with mutants on so failures and their evidence count too."""
     args: tuple[str, ...] = ("--conformance", "-p", "no:xdist", "--reference-fault=yixin:code_reusable")
     args += ("--reference-fault=rfc6749:pkce_not_verified",)
+    # The lifecycle model sends its probes side by side within the limit (call_together): a probe that
+    # breaks the model fails it the same way, one at a time or eight.
+    args += ("--reference-fault=usercenter:destroy_leaves_check_valid",)
     sequential = _run(pytester, "seq", *args, "--concurrency=1")
     concurrent = _run(pytester, "conc", *args, "--concurrency=8")
     assert _verdicts(concurrent) == _verdicts(sequential)
     assert concurrent["gate"]["failures"] == sequential["gate"]["failures"]
-    assert {"YX-CODE-SINGLE-USE", "RFC-PKCE-S256"} <= set(sequential["gate"]["failures"])
+    assert {"YX-CODE-SINGLE-USE", "RFC-PKCE-S256", "UC-LIFECYCLE"} <= set(sequential["gate"]["failures"])
     assert _junit(pytester, "conc") == _junit(pytester, "seq")  # node IDs and outcomes, as pytest saw them
     evidence = pytester.path / "reports" / "conc" / "evidence" / "yixin" / "YX-CODE-SINGLE-USE.txt"
     assert "‹code#" in evidence.read_text(encoding="utf-8")

@@ -126,11 +126,18 @@ class Run:
             if surveyed and target in surveyed:  # a pytest-xdist worker: the controller surveyed it
                 derived = config_module.derive(surveyed[target])
             else:
-                found = survey(target, names[0] if names else None, specs=specs, verify=True)
-                derived = config_module.derive(render(found))
-                detection = None if names else found.detection
-            config = derived.config
-            names = [str(derived.config.profile)]
+                try:
+                    found = survey(target, names[0] if names else None, specs=specs, verify=True)
+                except TargetError:
+                    if not names:  # nothing to run without a profile: the one line says why
+                        raise
+                    found = None  # unreachable with its profile named: the run reports it, as with a config
+                if found is not None:
+                    derived = config_module.derive(render(found))
+                    detection = None if names else found.detection
+            if derived is not None:
+                config = derived.config
+                names = [str(derived.config.profile)]
         elif target is not None and not names:
             # No profile named anywhere: the one whose documented operations answer (as `init` picks).
             if detected and target in detected:
@@ -210,6 +217,9 @@ class Runtime:
     budget: Budget | None = None
     attach: Callable[[Any, str, str], None] = lambda item, evidence, script: None
     share: int = 1  # pytest-xdist workers of the run: each gets 1/share of the budget and the rate
+    # The target's --concurrency: how many requests one check may have in flight at once when it
+    # sends independent ones together (ProfileSession.call_together); 1 keeps every check sequential.
+    in_flight: int = 1
     # Sessions of the threads that decide requirements concurrently (engine/scheduler.py), by
     # (thread, profile); `sessions` holds the main thread's, the ones the report reads.
     threads: dict[tuple[int, str], tuple[ProfileSession, ResponseValidator]] = field(default_factory=dict)
@@ -246,7 +256,7 @@ class Runtime:
         clock = self._clocks.setdefault(base_url.rstrip("/"), TargetClock())
         client = TargetClient(config, self.budget, breaker)
         session = ProfileSession(profile, config, base_url, client, self.masker, clock)
-        session.examples, session.seed = self.run.examples, self.run.seed
+        session.examples, session.seed, session.in_flight = self.run.examples, self.run.seed, self.in_flight
         return session
 
     def all_sessions(self) -> list[ProfileSession]:

@@ -63,6 +63,8 @@ class Concurrency:
             raise pytest.UsageError(f"--concurrency must be at least 1, got {given}")
         self.config = config
         self.limits = {id(runtime): concurrency(runtime, given) for runtime in runtimes}
+        for runtime in runtimes:  # a check's own side-by-side requests stay within the same limit
+            runtime.in_flight = self.limits[id(runtime)]
         self.scheduler: Scheduler | None = None
         if any(limit > 1 for limit in self.limits.values()) and sequential_only(config) is None:
             self.scheduler = Scheduler(self.limits, lambda r, s, target: guard(config, r, s, target))

@@ -244,12 +244,15 @@ def machine_for(ctx: CheckContext, rules: Rules) -> type[LifecycleMachine]:
             if undecided or rules.destroy is None or not rules.probes:
                 return
             requirement = rules.destroy[1]
-            for held, alive in [*((h, True) for h in self.alive), *((h, False) for h in self.ended)]:
-                if (id(held), alive) in self.probed:
-                    continue
-                self.probed.add((id(held), alive))
+            due = [(h, alive) for h, alive in [*((h, True) for h in self.alive), *((h, False) for h in self.ended)]]
+            due = [(h, alive) for h, alive in due if (id(h), alive) not in self.probed]
+            self.probed.update((id(h), alive) for h, alive in due)
+            # The probes only look: sent side by side (within the target's limit), judged in order.
+            calls = [(flow, held.tokens) for held, _ in due for flow in rules.probes]
+            replies = iter(session.call_together(calls))
+            for _held, alive in due:
                 for flow in rules.probes:
-                    ok = ctx.positive(session.call(flow, tokens=held.tokens), flow)
+                    ok = ctx.positive(next(replies), flow)
                     if not alive and ok:
                         broke(requirement, f"{flow.name} accepted a destroyed token")
                     if alive and not ok:
