@@ -14,7 +14,9 @@ from xml.etree import ElementTree
 import pytest
 import trustme
 
+from conformance.engine.scheduler import DEFAULT_CONCURRENCY
 from conformance.servers.hostile import ANSWER_MODES, MODES, HostileServer
+from conformance.target.client import BREAKER_LIMIT
 
 from .fixtures.hostile import serve_tls
 
@@ -113,13 +115,17 @@ def test_hostile_answers_are_verdicts_not_tracebacks(pytester: pytest.Pytester, 
     assert_inert(output, report.parent)
 
 
-def test_circuit_breaker_stops_asking_a_dead_target(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize("in_flight", [1, DEFAULT_CONCURRENCY])
+def test_circuit_breaker_stops_asking_a_dead_target(pytester: pytest.Pytester, in_flight: int) -> None:
+    """After BREAKER_LIMIT failures in a row nothing more is sent; requests already in flight when
+    the last of them lands (at most in_flight - 1) still arrive, so that many more are allowed."""
     with HostileServer("dies") as server:
         write_config(pytester, "yixin", server.url)
-        result, elapsed = run_against(pytester, server.url)
+        result, elapsed = run_against(pytester, server.url, f"--concurrency={in_flight}")
         asked = server.requests
     assert_ends_with_reasons(result, elapsed)
-    assert asked <= 5, f"the target was asked {asked} times after it died"
+    allowed = 1 + BREAKER_LIMIT + in_flight - 1  # the one answer, the failures, the ones in flight
+    assert asked <= allowed, f"the target was asked {asked} times (at most {allowed}): it died after the first"
     stopped = [line for line in result.stdout.lines if "the run stopped asking" in line]
     assert len(stopped) >= 10, result.stdout.str()
 

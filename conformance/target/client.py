@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import socket
 import ssl
+import statistics
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +27,7 @@ from conformance.target.evidence import record
 
 BREAKER_LIMIT = 3  # consecutive transport errors before the run gives up on the target
 BODY_KEPT = 4096  # bytes of a response body kept as evidence
+ROUND_TRIPS_KEPT = 64  # the last answers' times the round-trip estimate is the median of
 # What the request the target's answer led to cannot be sent as: a URL that is no HTTP URL or has
 # characters no URL may hold, a header value h11 refuses. The target's doing, not a transport error.
 UNSENDABLE = (httpx.InvalidURL, httpx.UnsupportedProtocol, httpx.LocalProtocolError)
@@ -138,10 +141,19 @@ class TargetClient:
         self.requests_made = 0
         self._seq = 0
         self._lock = threading.Lock()  # a burst's requests finish on several threads
+        self._round_trips: deque[float] = deque(maxlen=ROUND_TRIPS_KEPT)
 
     @property
     def consecutive_failures(self) -> int:
         return self.breaker.consecutive_failures
+
+    def round_trip_ms(self) -> float | None:
+        """The median time the target took to answer, over its last ROUND_TRIPS_KEPT answers: how long
+        one request is in flight, so how far apart two racers may start and still overlap at the
+        target (checks/properties/race_shapes.py). None before the first answer."""
+        with self._lock:
+            kept = list(self._round_trips)
+        return statistics.median(kept) if kept else None
 
     @property
     def last_error(self) -> str:
@@ -250,6 +262,8 @@ class TargetClient:
         exchange.elapsed_ms = (time.monotonic() - started) * 1000
         exchange.ended_at = time.time()
         self.breaker.succeeded()
+        with self._lock:
+            self._round_trips.append(exchange.elapsed_ms)
         exchange.status = response.status_code
         exchange.response_headers = {k.lower(): v for k, v in response.headers.items()}
         exchange.response_body = body[:BODY_KEPT].decode("utf-8", "replace")

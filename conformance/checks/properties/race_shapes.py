@@ -2,6 +2,12 @@
 delay before each, and whether one carries a wrong parameter. Shrinking gives the smallest race
 that breaks a promise: two racers, the configured client, no delay, every parameter right.
 
+A racer's delay is a fraction of the race window: the target's median round trip so far, at least
+MIN_WINDOW_MS, at most MAX_DELAY_MS. Two requests overlap at the target only while the first is
+being answered, and answering takes no longer than the round trip; a racer sent later than that
+arrives after the first answer, which is sequential reuse (the single-use checks' business). So
+against a target a millisecond away the racers wait up to a millisecond, not 25.
+
 How large a race may be is bounded here, once: the requirement's `max_racers` (default 8), never
 more than 8 under `--examples quick`, never more than the run's `rate` allows in a second, never
 more than CEILING.
@@ -25,6 +31,8 @@ DEFAULT_RACERS = 8
 QUICK_RACERS = 8  # the most racers under --examples quick, whatever the spec asks
 CEILING = 32
 MAX_DELAY_MS = 25  # a racer waits at most this long after the start (a real server's race window is ms)
+MIN_WINDOW_MS = 1.0  # the race window however fast the target answers
+STEPS = 25  # a racer's offset is 0..STEPS: its delay is offset / STEPS of the race window
 # Parameters a racer may get wrong, in the order tried: credentials other than the one raced for.
 WRONG_ROLES = ("client_secret", "client_id", "redirect_uri", "access_token")
 
@@ -39,10 +47,11 @@ class Race(Refusal):
 
 @dataclass(frozen=True)
 class Racer:
-    """One racer: its delay after the start, whether it sends as `clients.second`, whether one of
-    its parameters is made up, and which of the race's flows it uses (`lane`)."""
+    """One racer: its delay after the start (`offset` STEPSths of the race window), whether it sends
+    as `clients.second`, whether one of its parameters is made up, and which of the race's flows it
+    uses (`lane`)."""
 
-    delay_ms: int = 0
+    offset: int = 0
     second: bool = False
     wrong: bool = False
     lane: int = 0
@@ -77,11 +86,17 @@ class Arena:
         self.can_err = all(self.wrong_param(f) for f in flows)
         self.lanes = len(flows)
 
+    def delay_ms(self, racer: Racer) -> float:
+        """How long `racer` waits after the start: its share of the race window, measured now."""
+        measured = self.ctx.session.client.round_trip_ms()
+        window = MAX_DELAY_MS if measured is None else min(max(measured, MIN_WINDOW_MS), MAX_DELAY_MS)
+        return racer.offset / STEPS * window
+
     def shapes(self, fixed_lanes: int = 0) -> st.SearchStrategy[tuple[Racer, ...]]:
         """Races of 2 to `bound` racers; the first `fixed_lanes` racers use lanes 0, 1, ... in turn."""
         racer = st.builds(
             Racer,
-            delay_ms=st.integers(0, MAX_DELAY_MS),
+            offset=st.integers(0, STEPS),
             second=st.booleans() if self.can_switch else st.just(False),
             wrong=st.booleans() if self.can_err else st.just(False),
             lane=st.integers(0, self.lanes - 1),
@@ -91,14 +106,14 @@ class Arena:
 
     @staticmethod
     def pin(racers: tuple[Racer, ...], fixed_lanes: int) -> tuple[Racer, ...]:
-        return tuple(Racer(r.delay_ms, r.second, r.wrong, i) if i < fixed_lanes else r for i, r in enumerate(racers))
+        return tuple(Racer(r.offset, r.second, r.wrong, i) if i < fixed_lanes else r for i, r in enumerate(racers))
 
     def explicit(self, fixed_lanes: int = 0) -> list[tuple[Racer, ...]]:
         """Always tried first: the smallest race, the largest, and (where they exist) a staggered one
         with a racer of the second client and one with a wrong parameter."""
         cases = [(Racer(), Racer()), tuple(Racer() for _ in range(self.bound))]
         if self.bound >= 3:
-            cases.append((Racer(), Racer(delay_ms=5, second=self.can_switch), Racer(wrong=self.can_err)))
+            cases.append((Racer(), Racer(offset=STEPS // 5, second=self.can_switch), Racer(wrong=self.can_err)))
         return [self.pin(case, fixed_lanes) for case in cases]
 
     def wrong_param(self, flow: Flow) -> str | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from conformance.checks.base import CheckContext, Traits, check, role_param
-from conformance.checks.properties.race_shapes import Arena, Race, Racer
+from conformance.checks.properties.race_shapes import STEPS, Arena, Race, Racer
 from conformance.checks.properties.runner import run_property
 from conformance.model.errors import PreconditionFailed
 from conformance.model.pointer import resolve
@@ -69,7 +69,7 @@ def _race_codes(ctx: CheckContext, flows: list[Flow], fixed_lanes: int) -> None:
             flow = flows[racer.lane % len(flows)]
             base = {role_param(flow, "code"): code}
             prepared = session.prepare(flow, arena.overrides(flow, racer, base))
-            entries.append(Entry(prepared, racer.delay_ms, racer.describe(flow if len(flows) > 1 else None)))
+            entries.append(Entry(prepared, arena.delay_ms(racer), racer.describe(flow if len(flows) > 1 else None)))
         winners = _judge_winners(ctx, run_race(session, entries), what, arena)
         if not winners:  # nothing won: make sure a fresh code works at all, or the race showed nothing
             ctx.succeed(session.call(flows[0]), flows[0], step="a fresh code exchanged alone (no racer got tokens)")
@@ -106,7 +106,7 @@ def refresh_single_use_race(ctx: CheckContext) -> None:
         if tokens.refresh_token is None:
             raise PreconditionFailed(f"{tokens.flow or 'the token source'} issued no refresh token to race with")
         entries = [
-            Entry(session.prepare(flow, arena.overrides(flow, r, {}), tokens=tokens), r.delay_ms, r.describe())
+            Entry(session.prepare(flow, arena.overrides(flow, r, {}), tokens=tokens), arena.delay_ms(r), r.describe())
             for r in racers
         ]
         laps = run_race(session, entries)
@@ -145,11 +145,11 @@ def revoke_race(ctx: CheckContext) -> None:
             if not alive(probe, session.call(probe, tokens=tokens)):
                 raise PreconditionFailed(f"{probe.name} does not accept a fresh token, so it cannot show it dead")
         revoker, *users = racers
-        entries = [Entry(session.prepare(flow, tokens=tokens), revoker.delay_ms, flow.name)]
+        entries = [Entry(session.prepare(flow, tokens=tokens), arena.delay_ms(revoker), flow.name)]
         for racer in users:
             probe = probes[racer.lane % len(probes)]
             prepared = session.prepare(probe, arena.overrides(probe, racer, {}), tokens=tokens)
-            entries.append(Entry(prepared, racer.delay_ms, racer.describe(probe)))
+            entries.append(Entry(prepared, arena.delay_ms(racer), racer.describe(probe)))
         laps = run_race(session, entries)
         ctx.succeed(laps[0].reply, step=f"{flow.name} of a live token, raced by {len(users)} uses of it")
         judged = {0: "revoked"} | {
@@ -169,6 +169,6 @@ def _staggered(arena: Arena) -> list[tuple[Racer, ...]]:
     """The revocation sent with its uses, and sent just after them (a use already in flight)."""
     return [
         (Racer(), Racer()),
-        (Racer(delay_ms=20), Racer()),
-        (Racer(delay_ms=10), *(Racer(lane=i) for i in range(arena.bound - 1))),
+        (Racer(offset=STEPS * 4 // 5), Racer()),
+        (Racer(offset=STEPS * 2 // 5), *(Racer(lane=i) for i in range(arena.bound - 1))),
     ]
