@@ -28,6 +28,7 @@ from conformance.target.evidence import record
 BREAKER_LIMIT = 3  # consecutive transport errors before the run gives up on the target
 BODY_KEPT = 4096  # bytes of a response body kept as evidence
 ROUND_TRIPS_KEPT = 64  # the last answers' times the round-trip estimate is the median of
+LANES_KEPT = 64  # idle race connections kept for the next burst (a race has at most 32 racers)
 # What the request the target's answer led to cannot be sent as: a URL that is no HTTP URL or has
 # characters no URL may hold, a header value h11 refuses. The target's doing, not a transport error.
 UNSENDABLE = (httpx.InvalidURL, httpx.UnsupportedProtocol, httpx.LocalProtocolError)
@@ -142,6 +143,7 @@ class TargetClient:
         self._seq = 0
         self._lock = threading.Lock()  # a burst's requests finish on several threads
         self._round_trips: deque[float] = deque(maxlen=ROUND_TRIPS_KEPT)
+        self._idle_lanes: list[httpx.Client] = []  # race connections between bursts (Burst)
 
     @property
     def consecutive_failures(self) -> int:
@@ -169,6 +171,24 @@ class TargetClient:
 
     def close(self) -> None:
         self._http.close()
+        with self._lock:
+            lanes, self._idle_lanes = self._idle_lanes, []
+        for lane in lanes:
+            lane.close()
+
+    def _take_lanes(self, count: int) -> list[httpx.Client]:
+        """`count` connections of their own for a burst: idle ones from earlier bursts first (already
+        connected, so no racer waits on a handshake the others skipped), new ones for the rest."""
+        with self._lock:
+            taken, self._idle_lanes = self._idle_lanes[:count], self._idle_lanes[count:]
+        return taken + [self._connection_pool() for _ in range(count - len(taken))]
+
+    def _give_back_lanes(self, lanes: list[httpx.Client]) -> None:
+        with self._lock:
+            self._idle_lanes.extend(lanes)
+            surplus, self._idle_lanes = self._idle_lanes[LANES_KEPT:], self._idle_lanes[:LANES_KEPT]
+        for lane in surplus:
+            lane.close()
 
     def send(
         self,
@@ -348,14 +368,16 @@ class Burst:
     httpx client with its own pool), so the target sees them inside one scheduling window.
 
     `stage(i, ...)` prepares request i on the caller's thread; `fire(i)` sends it and may run on any
-    thread. Closing the burst closes its connections.
+    thread. Closing the burst gives the connections whose request was answered (or failed) back to
+    the owner for the next burst; one still in flight (a racer given up on) is closed.
     """
 
     def __init__(self, owner: TargetClient, count: int) -> None:
         owner._admit("burst", "", count)
         self.owner = owner
-        self._lanes = [owner._connection_pool() for _ in range(count)]
+        self._lanes = owner._take_lanes(count)
         self._staged: list[tuple[httpx.Request, Exchange, str] | None] = [None] * count
+        self._finished = [False] * count
 
     def __len__(self) -> int:
         return len(self._lanes)
@@ -390,11 +412,17 @@ class Burst:
         if staged is None:
             raise TargetError(f"burst request {lane} was never staged")
         request, exchange, url = staged
-        return self.owner._transmit(self._lanes[lane], request, exchange, url)
+        try:
+            return self.owner._transmit(self._lanes[lane], request, exchange, url)
+        finally:
+            self._finished[lane] = True
 
     def close(self) -> None:
-        for lane in self._lanes:
-            lane.close()
+        finished = [lane for lane, done in zip(self._lanes, self._finished, strict=True) if done]
+        for lane, done in zip(self._lanes, self._finished, strict=True):
+            if not done:
+                lane.close()
+        self.owner._give_back_lanes(finished)
 
     def __enter__(self) -> Burst:
         return self
