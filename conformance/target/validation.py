@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -17,6 +18,13 @@ from conformance.model.errors import SpecError
 from conformance.model.spec import Operation, Profile
 from conformance.target.client import Reply
 from conformance.target.openapi_adapter import ReceivedResponse, SentRequest
+
+# Answers remembered with their problems: a run gets the same error body for the same operation
+# hundreds of times (every refused code of a property), and openapi-core takes about a millisecond
+# to validate one. Only small bodies are kept, and only this many answers.
+CACHED_ANSWERS = 4096
+CACHED_BODY_BYTES = 4096
+AnswerKey = tuple[str, str, int, tuple[tuple[str, str], ...], bytes]
 
 
 class ResponseValidator:
@@ -32,6 +40,8 @@ class ResponseValidator:
         self._base_url = base_url.rstrip("/")
         self._raw = raw
         self._lock = threading.Lock()
+        self._known: OrderedDict[AnswerKey, list[str]] = OrderedDict()  # least recently used first
+        self._headers_read: dict[tuple[str, str], tuple[str, ...]] = {}
         try:
             self._openapi = OpenAPI.from_dict(raw)
         except Exception as exc:  # openapi-core raises several unrelated types for a bad document
@@ -39,9 +49,44 @@ class ResponseValidator:
             raise SpecError(f"spec {profile.path.name} is not valid OpenAPI: {first}") from None
 
     def problems(self, reply: Reply, operation: Operation) -> list[str]:
-        """Every way the reply departs from the spec, as short human-readable lines."""
+        """Every way the reply departs from the spec, as short human-readable lines. An answer
+        already validated for the same operation (same status, body and the headers the spec
+        reads) gets the same lines without validating it again."""
         with self._lock:
-            return self._problems(reply, operation)
+            key = self._key(reply, operation)
+            if key is None:
+                return self._problems(reply, operation)
+            known = self._known.get(key)
+            if known is None:
+                known = self._known[key] = self._problems(reply, operation)
+                if len(self._known) > CACHED_ANSWERS:
+                    self._known.popitem(last=False)
+            else:
+                self._known.move_to_end(key)
+            return list(known)
+
+    def _key(self, reply: Reply, operation: Operation) -> AnswerKey | None:
+        """What validation reads of an answer, or None for one not worth remembering (a large or
+        cut body, usually one carrying fresh tokens that never repeat)."""
+        if reply.truncated or len(reply.body) > CACHED_BODY_BYTES:
+            return None
+        names = self._header_names(operation)
+        headers = tuple((name, reply.headers.get(name, "")) for name in names)
+        return (operation.path, operation.method, reply.status, headers, reply.body)
+
+    def _header_names(self, operation: Operation) -> tuple[str, ...]:
+        """The response headers the spec declares for the operation (any status), and Content-Type."""
+        where = (operation.path, operation.method)
+        if where not in self._headers_read:
+            item = self._raw.get("paths", {}).get(operation.path, {})
+            responses = (item.get(operation.method.lower()) or {}).get("responses", {})
+            declared = {
+                name.lower()
+                for response in responses.values()
+                for name in _deref(response, self._raw).get("headers", {})
+            }
+            self._headers_read[where] = ("content-type", *sorted(declared - {"content-type"}))
+        return self._headers_read[where]
 
     def _problems(self, reply: Reply, operation: Operation) -> list[str]:
         if reply.truncated:
