@@ -78,14 +78,15 @@ def _goes_to(location: str, uri: str) -> bool:
 @check("authorization_refused", options=WrongParam)
 def authorization_refused(ctx: CheckContext) -> None:
     """An authorization request with the parameter `wrong` made wrong is refused, never answered with
-    the flow's result (a redirect carrying a code or an access token fails either way).
+    a redirect carrying a code or an access token. A made-up client_id (x-role client_id) must not be
+    redirected to the client at all (RFC 6749 §4.1.2.1, §4.2.2.1): an error page, any 4xx or a page of
+    the server's own passes. Another parameter (a fixed value such as response_type) gets an
+    unsupported value: an error page, or an error redirect carrying one of `expect_error`, passes.
 
-    A made-up client_id (the parameter whose x-role is client_id) must not be redirected to the client
-    at all (RFC 6749 §4.1.2.1, §4.2.2.1: the client cannot be told apart from an attacker): an error
-    page, any 4xx, or a redirect to a page of the server's own passes. Any other parameter (a fixed
-    value such as response_type) gets an unsupported value: an error page, or an error redirect to the
-    redirect_uri carrying one of `expect_error` (in its query or its fragment), are both refusals; a
-    redirect back to the client without an error is not. A 5xx is a crash, not a refusal."""
+    Why both forms: RFC 6749 §4.1.2.1 reports an invalid parameter by redirecting, but a document that
+    shows no error answer leaves the error page as another reading; a redirect back to the client
+    without an error is neither. The client cannot be told apart from an attacker when its id is
+    unknown, so that redirect is refused in any form. A 5xx is a crash, not a refusal."""
     flow = ctx.flow
     name = ctx.option("wrong")
     if name not in flow.params:
