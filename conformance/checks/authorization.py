@@ -113,7 +113,7 @@ def authorization_refused(ctx: CheckContext) -> None:
     if unknown_client:
         raise ctx.fail(
             f"{what}: redirected to the redirect_uri {uri}; with an unknown client the server must not "
-            "redirect to it (RFC 6749 §4.1.2.1), but inform the user"
+            "redirect to it (RFC 6749 §4.1.2.1, §4.2.2.1), but inform the user"
         )
     outcome = ctx.outcome(reply)
     wanted = tuple(ctx.option("expect_error", ()))

@@ -93,7 +93,7 @@ def token_probe_refused(ctx: CheckContext) -> None:
     if kind == "expired":
         lifetime = _lifetime(ctx, tokens, sent_at)
         ctx.let_time_pass(lifetime + 1)
-        token, what = str(tokens.access_token), f"an access token {lifetime:g} s after it was issued (expired)"
+        token, what = str(tokens.access_token), f"an access token past its stated lifetime of {lifetime:g} s"
     else:
         token, what = bogus("access_token"), "a made-up access token"
     reply = ctx.session.probe_token(token)
@@ -133,7 +133,7 @@ def token_probe_accepts(ctx: CheckContext) -> None:
         raise PreconditionFailed(f"{flow.name} issued no access token to use")
     if not token_works(ctx, token):
         raise ctx.fail(
-            f"the token probe refused the access token {flow.title} just issued; a valid token must be "
+            f"the token probe refused the access token {flow.title} just issued; a valid token is to be "
             "accepted (or token_probe in the config is not a resource that takes this target's tokens)"
         )
 
