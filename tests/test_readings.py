@@ -82,7 +82,12 @@ def test_token_probe_rules_not_run_without_token_probe(harness: Harness) -> None
     session, validator = _session(harness, "yixin", token_probe=None)
     spec = session.profile
     try:
-        probes = ("YX-PROBE-UNKNOWN-TOKEN", "YX-PROBE-EXPIRED-TOKEN", "YX-PROBE-ACCEPTS-TOKEN", "YX-PROBE-ACCEPTS-REFRESHED")
+        probes = (
+            "YX-PROBE-UNKNOWN-TOKEN",
+            "YX-PROBE-EXPIRED-TOKEN",
+            "YX-PROBE-ACCEPTS-TOKEN",
+            "YX-PROBE-ACCEPTS-REFRESHED",
+        )
         for rid in ("YX-NEW-CODE-ENDS-TOKENS", "YX-TOKEN-EXPIRES", *probes):
             verdict = decide(bind(spec.requirement(rid)), session, validator)
             assert verdict.status == "not run", (rid, verdict.status)
