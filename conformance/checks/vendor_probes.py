@@ -111,7 +111,9 @@ def token_probe_refused(ctx: CheckContext) -> None:
         raise ctx.advise(f"the token probe refused {what} with {code}, but with HTTP {reply.status}")
 
 
-@check("token_probe_accepts")
+# Alone on the target: a code requested meanwhile by another requirement may end the token before it
+# is probed (Yixin, line 35), which would read as a refusal.
+@check("token_probe_accepts", traits=Traits(needs_target_alone=True))
 def token_probe_accepts(ctx: CheckContext) -> None:
     """The access token the requirement's flow issues works at the token probe: a code's exchange gives
     one, a refresh (sent with fresh tokens from the token source, which must work there first) gives
