@@ -254,6 +254,26 @@ MUTANTS: list[tuple[str, str, str, str]] = [
     ("ekuaibao", "verify_code_reusable", "EK-LIFECYCLE", "fail"),
     ("ekuaibao", "refresh_keeps_refresh_token", "EK-LIFECYCLE", "fail"),
     ("generic", "code_reusable", "GN-LIFECYCLE", "fail"),
+    # --- Issue 17 (statements not tested): wrong authorization requests, and the token probe's answers ---
+    ("generic", "wrong_response_type_accepted", "GN-AUTHORIZE-WRONG-RESPONSE-TYPE", "fail"),
+    ("generic", "implicit_wrong_response_type_accepted", "GN-IMPLICIT-WRONG-RESPONSE-TYPE", "fail"),
+    ("generic", "unknown_client_redirects_code", "GN-AUTHORIZE-UNKNOWN-CLIENT", "fail"),
+    ("generic", "unknown_client_error_redirect", "GN-AUTHORIZE-UNKNOWN-CLIENT", "fail"),
+    ("generic", "unknown_client_error_redirect", "GN-IMPLICIT-UNKNOWN-CLIENT", "fail"),
+    ("generic", "implicit_unknown_client_redirects_token", "GN-IMPLICIT-UNKNOWN-CLIENT", "fail"),
+    # An error page instead of an error redirect for a wrong response_type: RFC 6749 §4.1.2.1 allows either.
+    ("generic", "wrong_response_type_error_answer", "GN-AUTHORIZE-WRONG-RESPONSE-TYPE", "pass"),
+    ("generic", "wrong_response_type_error_answer", "GN-IMPLICIT-WRONG-RESPONSE-TYPE", "pass"),
+    ("generic", "wrong_response_type_error_answer", "GN-AUTHORIZE-RESPONSE_TYPE-REQUIRED", "pass"),
+    ("yixin", "probe_accepts_unknown", "YX-PROBE-UNKNOWN-TOKEN", "fail"),
+    ("yixin", "probe_accepts_expired", "YX-PROBE-EXPIRED-TOKEN", "fail"),
+    ("yixin", "probe_accepts_expired", "YX-TOKEN-EXPIRES", "fail"),
+    ("yixin", "probe_wrong_error_code", "YX-PROBE-UNKNOWN-TOKEN", "fail"),
+    ("yixin", "probe_wrong_error_code", "YX-PROBE-EXPIRED-TOKEN", "fail"),
+    ("yixin", "probe_refuses_tokens", "YX-PROBE-ACCEPTS-TOKEN", "warning"),
+    ("yixin", "probe_refuses_refreshed", "YX-PROBE-ACCEPTS-REFRESHED", "warning"),
+    ("yixin", "probe_refuses_refreshed", "YX-PROBE-ACCEPTS-TOKEN", "pass"),
+    # --- end of issue 17 block ---
     # --- Issue 18: races. The race_window fault (check, a 100 ms yield, then the write) is caught by each
     # race variant and missed by the sequential requirement it shadows ("pass" here: the race is what proves it).
     ("yixin", "race_window", "YX-CODE-SINGLE-USE-RACE", "fail"),

@@ -36,6 +36,8 @@ READINGS: list[tuple[str, frozenset[str], set[str]]] = [
     ("usercenter", frozenset({"refusal_http_401", "check_status_1_negative", "destroy_revokes_all"}), set()),
     ("yixin", frozenset({"wrong_secret_invalid_request"}), set()),
     ("generic", frozenset({"implicit_in_query"}), {"GN-IMPLICIT-FRAGMENT"}),
+    ("generic", frozenset({"wrong_response_type_error_answer"}), set()),
+    ("generic", frozenset({"implicit_in_query", "wrong_response_type_error_answer"}), {"GN-IMPLICIT-FRAGMENT"}),
     ("ekuaibao", frozenset({"expiry_day_boundary"}), set()),
     ("ekuaibao", frozenset({"feature_expires_soon"}), set()),
     ("ekuaibao", frozenset({"expiry_day_boundary", "feature_expires_soon"}), set()),
@@ -80,7 +82,13 @@ def test_token_probe_rules_not_run_without_token_probe(harness: Harness) -> None
     session, validator = _session(harness, "yixin", token_probe=None)
     spec = session.profile
     try:
-        for rid in ("YX-NEW-CODE-ENDS-TOKENS", "YX-TOKEN-EXPIRES"):
+        probes = (
+            "YX-PROBE-UNKNOWN-TOKEN",
+            "YX-PROBE-EXPIRED-TOKEN",
+            "YX-PROBE-ACCEPTS-TOKEN",
+            "YX-PROBE-ACCEPTS-REFRESHED",
+        )
+        for rid in ("YX-NEW-CODE-ENDS-TOKENS", "YX-TOKEN-EXPIRES", *probes):
             verdict = decide(bind(spec.requirement(rid)), session, validator)
             assert verdict.status == "not run", (rid, verdict.status)
             assert "token_probe" in verdict.reason

@@ -1,14 +1,17 @@
-"""Checks at the authorization endpoint: error redirects, unregistered redirect URIs, implicit
-tokens in the fragment, and PKCE (RFC 6749 §4.1.2.1, §4.2.2; RFC 7636 §4.6)."""
+"""Checks at the authorization endpoint: error redirects, unregistered redirect URIs, requests with a
+wrong parameter, implicit tokens in the fragment, and PKCE (RFC 6749 §4.1.2.1, §4.2.2, §4.2.2.1;
+RFC 7636 §4.6)."""
 
 from __future__ import annotations
 
 import secrets
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
-from conformance.checks.base import CheckContext, check, role_param
-from conformance.checks.options import Refusal
-from conformance.model.errors import NotApplicable, PreconditionFailed
+from conformance.checks.base import CheckContext, bogus, check, role_param
+from conformance.checks.options import Refusal, WrongParam
+from conformance.model.errors import MissingPrerequisite, NotApplicable, PreconditionFailed
+from conformance.model.spec import Flow
+from conformance.target.client import Reply
 from conformance.target.pkce import s256
 
 
@@ -53,6 +56,72 @@ def authorize_error_redirect(ctx: CheckContext) -> None:
         raise ctx.fail(f"{flow.title}: the error must be in the query of the redirect URI, not the fragment")
     if ctx.session.redirect_value(reply, "state") != state:
         raise ctx.fail(f"{flow.title}: the error redirect must echo state={state!r}")
+
+
+def _result_carried(ctx: CheckContext, flow: Flow, reply: Reply) -> str | None:
+    """The name of the result (code or access token) a redirect carries, in its query or fragment."""
+    if not 300 <= reply.status < 400:
+        return None
+    redirect = flow.redirect or {}
+    for name in dict.fromkeys((redirect.get("code_param", "code"), redirect.get("token_param", "access_token"))):
+        for fragment in (False, True):
+            if ctx.session.redirect_value(reply, name, fragment=fragment):
+                return name
+    return None
+
+
+def _goes_to(location: str, uri: str) -> bool:
+    """A Location at `uri` itself, or at it with a query or fragment added."""
+    return location.startswith(uri) and location[len(uri) : len(uri) + 1] in ("", "?", "&", "#")
+
+
+@check("authorization_refused", options=WrongParam)
+def authorization_refused(ctx: CheckContext) -> None:
+    """An authorization request with the parameter `wrong` made wrong is refused, never answered with
+    a redirect carrying a code or an access token. A made-up client_id (x-role client_id) must not be
+    redirected to the client at all (RFC 6749 §4.1.2.1, §4.2.2.1): an error page, any 4xx or a page of
+    the server's own passes. Another parameter (a fixed value such as response_type) gets an
+    unsupported value: an error page, or an error redirect carrying one of `expect_error`, passes.
+
+    Why both forms: RFC 6749 §4.1.2.1 reports an invalid parameter by redirecting, but a document that
+    shows no error answer leaves the error page as another reading; a redirect back to the client
+    without an error is neither. The client cannot be told apart from an attacker when its id is
+    unknown, so that redirect is refused in any form. A 5xx is a crash, not a refusal."""
+    flow = ctx.flow
+    name = ctx.option("wrong")
+    if name not in flow.params:
+        raise PreconditionFailed(f"{flow.name} sends no parameter {name}")
+    unknown_client = flow.operation.params[name].role == "client_id"
+    value = bogus("client") if unknown_client else "unsupported_" + secrets.token_hex(3)
+    what = f"{flow.title} with {'an unknown' if unknown_client else 'an unsupported'} {name} ({value!r})"
+    reply = ctx.session.call(flow, {name: value})
+    sent = ctx.session.last_sent
+    params = flow.operation.params
+    uri = next((str(v) for n, v in sent.items() if n in params and params[n].role == "redirect_uri"), None)
+    uri = uri or ctx.session.config.redirect_uri  # none sent: the client's registered one (its default)
+    if not uri:
+        raise MissingPrerequisite("set redirect_uri in the target config")
+    if reply.status >= 500:
+        raise ctx.fail(f"{what}: the server failed with HTTP {reply.status} instead of refusing the request")
+    carried = _result_carried(ctx, flow, reply)
+    if carried:
+        raise ctx.fail(f"{what}: the request was answered with a redirect carrying {carried}; it must be refused")
+    location = urljoin(reply.exchange.url, reply.headers.get("location", ""))
+    to_client = 300 <= reply.status < 400 and _goes_to(location, uri)
+    if not to_client:
+        return  # an error page (or a page of the server's own): refused
+    if unknown_client:
+        raise ctx.fail(
+            f"{what}: redirected to the redirect_uri {uri}; with an unknown client the server must not "
+            "redirect to it (RFC 6749 §4.1.2.1, §4.2.2.1), but inform the user"
+        )
+    outcome = ctx.outcome(reply)
+    wanted = tuple(ctx.option("expect_error", ()))
+    if not outcome.redirected_error:
+        raise ctx.fail(f"{what}: redirected to {uri} without an error parameter; the request must be refused")
+    if wanted and outcome.error_code not in wanted:
+        expected = " or ".join(map(str, wanted))
+        raise ctx.fail(f"{what}: the error redirect carries error={outcome.error_code}; expected {expected}")
 
 
 @check("implicit_fragment_only")

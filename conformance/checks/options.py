@@ -85,6 +85,35 @@ class Probes:
     probes: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class WrongParam(Refusal):
+    """`wrong`: the parameter of the flow given a value the target cannot accept (a made-up client_id,
+    an unsupported fixed value such as response_type); `expect_error`: the codes an error redirect may
+    carry."""
+
+    wrong: str = ""
+
+    def __post_init__(self) -> None:
+        # Without a parameter the check would send a valid request and find nothing to refuse.
+        if not self.wrong:
+            raise OptionError("option 'wrong' must name a parameter of the flow (response_type, client_id, ...)")
+
+
+PROBE_REFUSED = ("unknown", "expired")
+
+
+@dataclass(frozen=True)
+class ProbeRefusal(Refusal):
+    """`token`: which access token the token probe must refuse, `unknown` (one the target never
+    issued) or `expired` (one whose stated lifetime is over); `expect_error`: the codes it may carry."""
+
+    token: str = "unknown"
+
+    def __post_init__(self) -> None:
+        if self.token not in PROBE_REFUSED:
+            raise OptionError(f"option 'token' must be one of {', '.join(PROBE_REFUSED)}, got {self.token!r}")
+
+
 class OptionError(ValueError):
     """An option key or value the check does not accept."""
 

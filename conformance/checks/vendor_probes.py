@@ -1,11 +1,19 @@
 """Checks that need to see whether an access token still works where the document has no endpoint
-that uses one: through the config's `token_probe` (a protected resource, RFC 6750). Also which of a
+that uses one: through the config's `token_probe` (a protected resource, RFC 6750): valid tokens are
+accepted there, and unknown or expired ones refused with the documented code. Also which of a
 document's two spellings of a parameter the target takes."""
 
 from __future__ import annotations
 
-from conformance.checks.base import CheckContext, Traits, check
+import re
+
+from conformance.checks.base import CheckContext, Traits, bogus, check
+from conformance.checks.options import ProbeRefusal
 from conformance.model.errors import PreconditionFailed
+from conformance.model.pointer import resolve
+from conformance.model.spec import ErrorCode
+from conformance.target.client import Reply
+from conformance.target.tokens import Tokens
 
 
 def token_works(ctx: CheckContext, token: str) -> bool:
@@ -34,22 +42,102 @@ def new_code_ends_tokens(ctx: CheckContext) -> None:
         raise ctx.fail("after a new code was requested and exchanged, the access token obtained before still works")
 
 
-@check("token_probe_expires", traits=Traits(moves_clock=True))
-def token_probe_expires(ctx: CheckContext) -> None:
-    """An access token stops working once the lifetime its grant stated is over."""
+def _lifetime(ctx: CheckContext, tokens: Tokens, sent_at: float) -> float:
+    """The access token's lifetime in seconds, as the token source's answer states it."""
     session = ctx.session
     source = session.flow(session.profile.token_source or "")
-    sent_at = session.now()
-    tokens = ctx.tokens()
     raw = session.issued(tokens.reply, source, "expiry")
     if isinstance(raw, bool) or not isinstance(raw, int):
         raise PreconditionFailed(f"{source.name} states no expiry to wait for")
-    lifetime = raw / 1000 - sent_at if source.expiry_unit == "epoch_ms" else float(raw)
+    return raw / 1000 - sent_at if source.expiry_unit == "epoch_ms" else float(raw)
+
+
+@check("token_probe_expires", traits=Traits(moves_clock=True))
+def token_probe_expires(ctx: CheckContext) -> None:
+    """An access token stops working once the lifetime its grant stated is over."""
+    sent_at = ctx.session.now()
+    tokens = ctx.tokens()
+    lifetime = _lifetime(ctx, tokens, sent_at)
     if not tokens.access_token or not token_works(ctx, str(tokens.access_token)):
         raise PreconditionFailed("token_probe does not accept a fresh access token; check token_probe in the config")
     ctx.let_time_pass(lifetime + 1)
     if token_works(ctx, str(tokens.access_token)):
         raise ctx.fail(f"the access token still works {lifetime:g} s after it was issued, past its stated expiry")
+
+
+def _probe_error(ctx: CheckContext, reply: Reply) -> ErrorCode | None:
+    """The error code of a token probe's answer: where the profile's dialect puts it in the body, else
+    in the WWW-Authenticate challenge (RFC 6750 §3, `error="invalid_token"`); a resource may use either."""
+    error = ctx.session.profile.error
+    if error is not None and error.code:
+        value = resolve(reply.json(), error.code)
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            return value
+    match = re.search(r'error="([^"]*)"', reply.headers.get("www-authenticate", ""))
+    return match.group(1) if match else None
+
+
+@check("token_probe_refused", options=ProbeRefusal, traits=Traits(moves_clock=True))
+def token_probe_refused(ctx: CheckContext) -> None:
+    """The token probe refuses an access token that is not right, with one of `expect_error`: a made-up
+    one (`token: unknown`), or one whose stated lifetime is over (`token: expired`; time passes through
+    clock_url, or is waited out up to max_wait). A fresh token must work there first, so a probe that
+    accepts nothing is a configuration to fix, not a refusal. The code is read from the body, where the
+    dialect puts it, or from the WWW-Authenticate challenge (RFC 6750 §3); any HTTP status that is not
+    one of the probe's valid_status counts as a refusal, and so does a body with an error code."""
+    sent_at = ctx.session.now()
+    tokens = ctx.tokens()
+    if not tokens.access_token or not token_works(ctx, str(tokens.access_token)):
+        raise PreconditionFailed("token_probe does not accept a fresh access token; check token_probe in the config")
+    kind = ctx.option("token", "unknown")
+    if kind == "expired":
+        lifetime = _lifetime(ctx, tokens, sent_at)
+        ctx.let_time_pass(lifetime + 1)
+        token, what = str(tokens.access_token), f"an access token past its stated lifetime of {lifetime:g} s"
+    else:
+        token, what = bogus("access_token"), "a made-up access token"
+    reply = ctx.session.probe_token(token)
+    code = _probe_error(ctx, reply)
+    probe = ctx.session.config.token_probe
+    accepted = probe is not None and reply.status in probe.valid_status and code is None
+    wanted = tuple(ctx.option("expect_error", ()))
+    if accepted:
+        raise ctx.fail(f"the token probe accepted {what} (HTTP {reply.status}); it must refuse it")
+    if wanted and code not in wanted:
+        expected = " or ".join(f"{c}{ctx.line(c)}" for c in wanted)
+        got = f"error {code}" if code is not None else f"no error code (HTTP {reply.status})"
+        raise ctx.fail(f"the token probe refused {what} with {got}; expected {expected}")
+    if reply.status >= 500:
+        raise ctx.advise(f"the token probe refused {what} with {code}, but with HTTP {reply.status}")
+
+
+# Alone on the target: a code requested meanwhile by another requirement may end the token before it
+# is probed (Yixin, line 35), which would read as a refusal.
+@check("token_probe_accepts", traits=Traits(needs_target_alone=True))
+def token_probe_accepts(ctx: CheckContext) -> None:
+    """The access token the requirement's flow issues works at the token probe: a code's exchange gives
+    one, a refresh (sent with fresh tokens from the token source, which must work there first) gives
+    another. A probe that refuses it is reported; that may also be a token_probe to fix in the config."""
+    session = ctx.session
+    flow = ctx.flow
+    source = session.flow(session.profile.token_source or "")
+    tokens = None
+    if flow is not source:
+        tokens = ctx.tokens()
+        if not tokens.access_token or not token_works(ctx, str(tokens.access_token)):
+            raise PreconditionFailed(
+                "token_probe does not accept a fresh access token; check token_probe in the config"
+            )
+    reply = session.call(flow, tokens=tokens)
+    ctx.succeed(reply, step=f"{flow.title}: getting an access token")
+    token = session.issued(reply, flow, "access_token")
+    if not isinstance(token, str) or not token:
+        raise PreconditionFailed(f"{flow.name} issued no access token to use")
+    if not token_works(ctx, token):
+        raise ctx.fail(
+            f"the token probe refused the access token {flow.title} just issued; a valid token is to be "
+            "accepted (or token_probe in the config is not a resource that takes this target's tokens)"
+        )
 
 
 @check("spelling_followed")

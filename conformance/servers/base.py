@@ -180,15 +180,24 @@ def test_routes(state: ServerState, new_code: Callable[[], str]) -> list[Route]:
     return [Route("/_test/code", code, methods=["GET"]), Route("/_test/clock", clock, methods=["POST"])]
 
 
-def bearer_resource(state: ServerState) -> Route:
+def bearer_resource(
+    state: ServerState,
+    accepts: Callable[[str], bool] | None = None,
+    error_code: Callable[[], str] | None = None,
+) -> Route:
     """Test-only protected resource (RFC 6750 §2.1): the suite's `token_probe` of a reference server
-    whose document has no endpoint that uses an access token."""
+    whose document has no endpoint that uses an access token. `accepts` (a live access token, by
+    default) and `error_code` (invalid_token, by default) are hooks for a profile's faults."""
+
+    def live(token: str) -> bool:
+        return state.lookup("access_token", token) is not None
 
     async def resource(request: Request) -> Response:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or state.lookup("access_token", token.strip()) is None:
-            headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
-            return JSONResponse({"error": "invalid_token"}, status_code=401, headers=headers)
+        if scheme.lower() != "bearer" or not (accepts or live)(token.strip()):
+            code = error_code() if error_code else "invalid_token"
+            headers = {"WWW-Authenticate": f'Bearer error="{code}"'}
+            return JSONResponse({"error": code}, status_code=401, headers=headers)
         return JSONResponse({"ok": True})
 
     return Route("/_test/resource", resource, methods=["GET"])

@@ -29,7 +29,7 @@ ACCESS_LIFETIME = 3600  # unsaid by the document; one hour
 CODE_LIFETIME = 600  # unsaid by the document; RFC 6749 §4.1.2 recommends at most ten minutes
 
 # Faults that are readings the document allows (tests/test_readings.py): the suite must pass them.
-READINGS = {"implicit_in_query"}
+READINGS = {"implicit_in_query", "wrong_response_type_error_answer"}
 
 FAULTS = {
     "code_reusable": "an authorization code can be exchanged more than once (line 56; RFC 6749 §4.1.2)",
@@ -51,6 +51,15 @@ FAULTS = {
     "empty_access_token": "token responses carry an empty access_token (RFC 6749 §5.1)",
     "redirects_elsewhere": "the authorization redirect goes to another URI than the redirect_uri sent (line 29)",
     "race_window": "a code is checked, then marked used 100 ms later: simultaneous exchanges all succeed (§4.1.2)",
+    "wrong_response_type_accepted": "/open/authorize/index issues a code whatever the response_type (line 27)",
+    "implicit_wrong_response_type_accepted": "/open/implicit issues a token whatever the response_type (line 76)",
+    "unknown_client_redirects_code": "/open/authorize/index redirects an unknown client_id with a code (§4.1.2.1)",
+    "unknown_client_error_redirect": "an unknown client_id is redirected to redirect_uri with an error (§4.1.2.1)",
+    "implicit_unknown_client_redirects_token": "/open/implicit gives an unknown client_id a token (§4.2.2.1)",
+    "wrong_response_type_error_answer": (
+        "a wrong or missing response_type gets an error page (HTTP 400), not an error redirect "
+        "(a reading: lines 32-36, 82-86 are empty and RFC 6749 §4.1.2.1 allows either)"
+    ),
 }
 
 
@@ -68,6 +77,15 @@ class OAuthError(Exception):
         super().__init__(description)
         self.code = code
         self.description = description
+
+
+class Redirected(Exception):
+    """An error sent back in a redirect to `uri` (what the unknown_client_error_redirect fault does)."""
+
+    def __init__(self, uri: str, code: str) -> None:
+        super().__init__(code)
+        self.uri = uri
+        self.code = code
 
 
 def build(state: ServerState) -> Starlette:
@@ -97,41 +115,57 @@ def build(state: ServerState) -> Starlette:
             body["scope"] = scope
         return body
 
-    def front_channel(params: dict[str, Any], strict_fault: str) -> str:
+    def front_channel(params: dict[str, Any], strict_fault: str, lenient_fault: str) -> str:
         """The redirect URI to answer to (lines 29, 78); raises if the request must not redirect."""
         if not params.get("redirect_uri") and state.fault(strict_fault):
             raise OAuthError("invalid_request", "missing parameter redirect_uri")
         if not params.get("client_id"):
             raise OAuthError("invalid_request", "missing parameter client_id")
-        if params["client_id"] != client.client_id:
+        unknown = params["client_id"] != client.client_id
+        if unknown and not state.fault(lenient_fault):
+            if state.fault("unknown_client_error_redirect") and params.get("redirect_uri"):
+                raise Redirected(str(params["redirect_uri"]), "invalid_client")
             raise OAuthError("invalid_request", "unknown client_id")
         uri = str(params.get("redirect_uri") or client.redirect_uri)
-        if uri != client.redirect_uri and not state.fault("redirect_uri_not_compared"):
+        if uri != client.redirect_uri and not (state.fault("redirect_uri_not_compared") or unknown):
             raise OAuthError("invalid_request", "redirect_uri does not match the registered one")
         return uri
+
+    def wrong_response_type(params: dict[str, Any], expected: str, lenient_fault: str) -> str | None:
+        """The error a response_type other than `expected` gets (lines 27, 76), or None to go on."""
+        given = params.get("response_type")
+        if given == expected or (given and state.fault(lenient_fault)):
+            return None
+        return "unsupported_response_type" if given else "invalid_request"
 
     async def authorize_index(request: Request) -> Response:
         params = dict(request.query_params)
         try:
-            uri = front_channel(params, "authorize_requires_redirect_uri")
+            uri = front_channel(params, "authorize_requires_redirect_uri", "unknown_client_redirects_code")
         except OAuthError as exc:
             return error(exc.code, exc.description)
-        if params.get("response_type") != "code":
-            bad = "unsupported_response_type" if params.get("response_type") else "invalid_request"
+        except Redirected as exc:
+            return redirect(exc.uri, {"error": exc.code}, params.get("state"), fragment=False)
+        if bad := wrong_response_type(params, "code", "wrong_response_type_accepted"):
+            if state.fault("wrong_response_type_error_answer"):
+                return error(bad, "response_type must be code")
             return redirect(uri, {"error": bad}, params.get("state"), fragment=False)
-        code = state.issue("code", CODE_LIFETIME, client_id=client.client_id, redirect_uri=uri)
+        code = state.issue("code", CODE_LIFETIME, client_id=params["client_id"], redirect_uri=uri)
         target = uri.rstrip("/") + "/elsewhere" if state.fault("redirects_elsewhere") else uri
         return redirect(target, {"code": code}, params.get("state"), fragment=False)
 
     async def implicit(request: Request) -> Response:
         params = dict(request.query_params)
+        fragment = not state.fault("implicit_in_query")
         try:
-            uri = front_channel(params, "implicit_requires_redirect_uri")
+            uri = front_channel(params, "implicit_requires_redirect_uri", "implicit_unknown_client_redirects_token")
         except OAuthError as exc:
             return error(exc.code, exc.description)
-        fragment = not state.fault("implicit_in_query")
-        if params.get("response_type") != "token":
-            bad = "unsupported_response_type" if params.get("response_type") else "invalid_request"
+        except Redirected as exc:
+            return redirect(exc.uri, {"error": exc.code}, params.get("state"), fragment=fragment)
+        if bad := wrong_response_type(params, "token", "implicit_wrong_response_type_accepted"):
+            if state.fault("wrong_response_type_error_answer"):
+                return error(bad, "response_type must be token")
             return redirect(uri, {"error": bad}, params.get("state"), fragment=fragment)
         body = tokens(params.get("scope") or None, refresh=False)  # RFC 6749 §4.2.2: no refresh token
         return redirect(uri, {k: str(v) for k, v in body.items()}, params.get("state"), fragment=fragment)

@@ -34,6 +34,11 @@ FAULTS = {
     "new_code_keeps_tokens": "a newly requested code leaves the earlier access tokens working (line 35)",
     "tokens_never_expire": "access tokens keep working after expires_in (line 57)",
     "race_window": "a code is checked, then marked used 100 ms later: simultaneous exchanges all succeed (line 35)",
+    "probe_accepts_unknown": "the token probe accepts an access token it never issued (line 91)",
+    "probe_accepts_expired": "the token probe accepts an access token past its expires_in (lines 57, 91)",
+    "probe_wrong_error_code": "the token probe refuses a bad token with invalid_request, not invalid_token (line 91)",
+    "probe_refuses_tokens": "the token probe refuses every access token, live ones too (line 33)",
+    "probe_refuses_refreshed": "the token probe refuses the access tokens a refresh issued (lines 33, 59)",
 }
 
 
@@ -50,8 +55,9 @@ def build(state: ServerState) -> Starlette:
     def error(code: str, description: str) -> Response:
         return JSONResponse({"error": code, "error_description": description}, status_code=400)
 
-    def tokens() -> Response:
-        access = state.issue("access_token", None if state.fault("tokens_never_expire") else ACCESS_LIFETIME)
+    def tokens(grant_type: str) -> Response:
+        lifetime = None if state.fault("tokens_never_expire") else ACCESS_LIFETIME
+        access = state.issue("access_token", lifetime, grant_type=grant_type)
         refresh = state.issue("refresh_token", None)
         body: dict[str, Any] = {
             "access_token": access,
@@ -88,13 +94,13 @@ def build(state: ServerState) -> Starlette:
                 return error(bad, "code is invalid, expired or used")
             await race_window(state)
             grant.used = True
-            return tokens()
+            return tokens(grant_type)
         if grant_type == "refresh_token":
             if state.lookup("refresh_token", params["refresh_token"]) is None and not state.fault(
                 "garbage_refresh_accepted"
             ):
                 return error("invalid_grant", "refresh token is invalid")
-            return tokens()
+            return tokens(grant_type)
         if state.fault("unknown_grant_invalid_request"):
             return error("invalid_request", "bad grant_type")
         return error("unsupported_grant_type", f"grant_type {grant_type!r} is not supported")
@@ -106,9 +112,25 @@ def build(state: ServerState) -> Starlette:
                 grant.used = grant.used or grant.kind == "access_token"
         return state.issue("code", CODE_LIFETIME)
 
+    def probe_accepts(token: str) -> bool:
+        """Whether the token probe (a Yixin API, line 91) takes `token`: a live access token."""
+        if state.fault("probe_refuses_tokens"):
+            return False
+        grant = state.lookup("access_token", token)
+        known = state.grants.get(token)
+        if grant is None and known is None:
+            return state.fault("probe_accepts_unknown")
+        if grant is None:  # used or expired: expired ones get through under the fault
+            live = known is not None and known.kind == "access_token" and not known.used
+            return live and state.fault("probe_accepts_expired")
+        return not (state.fault("probe_refuses_refreshed") and grant.data.get("grant_type") == "refresh_token")
+
+    def probe_error() -> str:
+        return "invalid_request" if state.fault("probe_wrong_error_code") else "invalid_token"
+
     routes = [
         Route("/oauth/token", token, methods=["POST"]),
-        bearer_resource(state),
+        bearer_resource(state, probe_accepts, probe_error),
         *test_routes(state, new_code),
     ]
     return Starlette(routes=routes)
