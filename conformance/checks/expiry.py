@@ -182,7 +182,7 @@ def code_expires(ctx: CheckContext) -> None:
             return ctx.outcome(again).success, again
 
         died_early(
-            ctx, f"{flow.title}: a code exchanged {before:g} s into its {lifetime:g} s lifetime", reply, fresh_code
+            ctx, f"{flow.title}: a code exchanged {before:.0f} s into its {lifetime:.0f} s lifetime", reply, fresh_code
         )
     ctx.let_time_pass(lifetime + allowance + 1 - before)
     reply = ctx.session.call(flow, {param: late})
@@ -210,7 +210,7 @@ def refresh_token_expires(ctx: CheckContext) -> None:
             again = ctx.session.call(flow, tokens=ctx.tokens())
             return ctx.outcome(again).success, again
 
-        what = f"{flow.title}: a refresh token used {before:g} s into its {lifetime:g} s lifetime"
+        what = f"{flow.title}: a refresh token used {before:.0f} s into its {lifetime:.0f} s lifetime"
         died_early(ctx, what, reply, fresh_grant)
     ctx.let_time_pass(lifetime + allowance + 1 - before)
     reply = ctx.session.call(flow, tokens=late)
@@ -278,7 +278,7 @@ def access_token_expires(ctx: CheckContext) -> None:
     ctx.let_time_pass(before)
     works, reply = accepted(tokens)
     if not works:
-        what = f"{probe.title}: an access token used {before:g} s into its stated {lifetime:g} s lifetime"
+        what = f"{probe.title}: an access token used {before:.0f} s into its stated {lifetime:.0f} s lifetime"
         died_early(ctx, what, reply, lambda: accepted(ctx.tokens()))
     ctx.let_time_pass(lifetime + allowance + 1 - before)
     if accepted(tokens)[0]:

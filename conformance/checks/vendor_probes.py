@@ -60,7 +60,7 @@ def token_probe_expires(ctx: CheckContext) -> None:
     ctx.let_time_pass(before)
     works, reply = probed(ctx, str(tokens.access_token))
     if not works:
-        what = f"an access token used {before:g} s into its stated {lifetime:g} s lifetime"
+        what = f"an access token used {before:.0f} s into its stated {lifetime:.0f} s lifetime"
         died_early(ctx, what, reply, lambda: probed(ctx, _fresh_token_unchecked(ctx)))
     ctx.let_time_pass(lifetime + allowance + 1 - before)
     if token_works(ctx, str(tokens.access_token)):

@@ -33,6 +33,7 @@ FAULTS = {
     "wrong_secret_invalid_request": "a wrong client_secret gets invalid_request (line 86), a reading the suite accepts",
     "new_code_keeps_tokens": "a newly requested code leaves the earlier access tokens working (line 35)",
     "tokens_never_expire": "access tokens keep working after expires_in (line 57)",
+    "token_dies_early": "an access token stops working halfway through the expires_in it states (line 57)",
     "race_window": "a code is checked, then marked used 100 ms later: simultaneous exchanges all succeed (line 35)",
 }
 
@@ -51,7 +52,8 @@ def build(state: ServerState) -> Starlette:
         return JSONResponse({"error": code, "error_description": description}, status_code=400)
 
     def tokens() -> Response:
-        access = state.issue("access_token", None if state.fault("tokens_never_expire") else ACCESS_LIFETIME)
+        lifetime = ACCESS_LIFETIME / 2 if state.fault("token_dies_early") else ACCESS_LIFETIME
+        access = state.issue("access_token", None if state.fault("tokens_never_expire") else lifetime)
         refresh = state.issue("refresh_token", None)
         body: dict[str, Any] = {
             "access_token": access,
