@@ -88,7 +88,7 @@ def build(state: ServerState) -> Starlette:
     def tokens(
         scope: str | None, refresh: bool = True, refresh_scope: str | None = None, access: str | None = None
     ) -> dict[str, Any]:
-        lifetime = None if state.fault("tokens_never_expire") else ACCESS_LIFETIME
+        lifetime: float | None = None if state.fault("tokens_never_expire") else ACCESS_LIFETIME
         lifetime = lifetime / 2 if lifetime is not None and state.fault("token_dies_early") else lifetime
         access = access or state.issue("access_token", lifetime, scope=scope)
         body: dict[str, Any] = {"access_token": "" if state.fault("empty_access_token") else access}

@@ -108,7 +108,7 @@ def build(state: ServerState) -> Starlette:
         return value if state.fault("result_object") else json.dumps(value)
 
     def tokens(username: str, refresh: str | None = None) -> Response:
-        lifetime = None if state.fault("tokens_never_expire") else ACCESS_LIFETIME
+        lifetime: float | None = None if state.fault("tokens_never_expire") else ACCESS_LIFETIME
         lifetime = lifetime / 2 if lifetime is not None and state.fault("token_dies_early") else lifetime
         previous = state.grants[refresh].data.get("access") if refresh and refresh in state.grants else None
         if previous and state.fault("refresh_same_access_token"):
