@@ -65,7 +65,7 @@ class Tolerance:
         elif self.fraction is not None:
             source = f"{self.fraction:.2%} of the lifetime"
         else:
-            source = f"{DEFAULT_FRACTION:.0%} of the lifetime, {MIN_S:g} s to {MAX_S:g} s"
+            source = f"{DEFAULT_FRACTION:.0%} of the lifetime, {MIN_S:g} s to {MAX_S / 3600:g} h"
         line = f", line {self.line}" if self.line is not None else ""
         return f"{allowance} ({source}{line})"
 
