@@ -303,6 +303,23 @@ MUTANTS: list[tuple[str, str, str, str]] = [
     ("wechatweb", "race_window", "WW-CODE-SINGLE-USE-RACE", "fail"),
     ("wechatweb", "race_window", "WW-CODE-SINGLE-USE", "pass"),
     # --- end of issue 18 block ---
+    # --- Issue 20 item 3: lifetimes. A credential that dies early fails (a fresh one works at once); a
+    # lifetime outside 2 % of the documented one fails.
+    ("ekuaibao", "verify_code_dies_early", "EK-VERIFY-CODE-LIFETIME", "fail"),
+    ("ekuaibao", "token_dies_early", "EK-TOKEN-EXPIRES", "fail"),
+    ("wechatweb", "code_dies_early", "WW-CODE-EXPIRES", "fail"),
+    ("wechatweb", "token_dies_early", "WW-TOKEN-EXPIRES", "fail"),
+    ("wechatweb", "refresh_token_dies_early", "WW-REFRESH-TOKEN-LIFETIME", "fail"),
+    ("wechatweb", "lifetime_7000", "WW-ACCESS-TOKEN-LIFETIME", "fail"),
+    ("yixin", "token_dies_early", "YX-TOKEN-EXPIRES", "fail"),
+    ("generic", "token_dies_early", "GN-TOKEN-EXPIRES", "fail"),
+    ("rfc6749", "token_dies_early", "RFC-TOKEN-EXPIRES", "fail"),
+    ("usercenter", "token_dies_early", "UC-TOKEN-EXPIRES", "warning"),
+    # Expiries on the nearest whole minute: a reading (tests/test_readings.py runs the whole profile).
+    ("wechatweb", "expiry_whole_minutes", "WW-CODE-EXPIRES", "pass"),
+    ("wechatweb", "expiry_whole_minutes", "WW-TOKEN-EXPIRES", "pass"),
+    ("wechatweb", "expiry_whole_minutes", "WW-REFRESH-AFTER-EXPIRY", "pass"),
+    # --- end of issue 20 block ---
 ]
 
 

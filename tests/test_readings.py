@@ -42,6 +42,7 @@ READINGS: list[tuple[str, frozenset[str], set[str]]] = [
     ("ekuaibao", frozenset({"feature_expires_soon"}), set()),
     ("ekuaibao", frozenset({"expiry_day_boundary", "feature_expires_soon"}), set()),
     ("wechatweb", frozenset({"wrong_secret_40001"}), set()),
+    ("wechatweb", frozenset({"expiry_whole_minutes"}), set()),
 ]
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from conformance.model.roles import FROM_TOKEN_RESPONSE, ROLES, known_role
+from conformance.model.tolerance import Tolerance, ToleranceError
+from conformance.model.tolerance import parse as parse_tolerance
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,16 @@ class Status:
 
 
 @dataclass(frozen=True)
-class Lifetime(Refusal):
-    """`seconds`: a documented lifetime."""
+class Tolerant:
+    """`tolerance`: how far this requirement's lifetime may be off, `{seconds: N}` or `{fraction: F}`
+    with the `line` that justifies it (model/tolerance.py); unset: 2 % of the lifetime, 5 s to 1 h."""
+
+    tolerance: Tolerance | None = None
+
+
+@dataclass(frozen=True)
+class Lifetime(Tolerant, Refusal):
+    """`seconds`: a documented lifetime; `tolerance`: how far it may be off."""
 
     seconds: float = 0.0
 
@@ -131,6 +141,11 @@ def build(kind: type[Any], raw: Mapping[str, Any]) -> Any:
 
 
 def _coerce(name: str, hint: Any, value: Any) -> Any:
+    if hint is Tolerance:
+        try:
+            return parse_tolerance(value, f"option {name!r}")
+        except ToleranceError as exc:
+            raise OptionError(str(exc)) from None
     origin = typing.get_origin(hint)
     if origin is tuple:
         if isinstance(value, str) or not isinstance(value, (list, tuple)):

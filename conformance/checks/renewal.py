@@ -10,6 +10,7 @@ flows that use a token without changing it.
 from __future__ import annotations
 
 from conformance.checks.base import CheckContext, Traits, check
+from conformance.checks.expiry import tolerance
 from conformance.checks.options import Probes
 from conformance.model.errors import PreconditionFailed
 from conformance.target.tokens import Tokens
@@ -74,13 +75,14 @@ def refresh_keeps_live_token(ctx: CheckContext) -> None:
 
 @check("refresh_after_expiry_works", options=Probes, traits=Traits(moves_clock=True))
 def refresh_after_expiry_works(ctx: CheckContext) -> None:
-    """Once the access token's stated lifetime has passed, a refresh with its refresh token succeeds and
-    answers a new access token, which works (through every flow of `probes`). Time passes through
-    clock_url, or is waited out up to max_wait."""
+    """Once the access token's stated lifetime and its tolerance have passed, a refresh with its refresh
+    token succeeds and answers a new access token, which works (through every flow of `probes`). Time
+    passes through clock_url, or is waited out up to max_wait."""
     tokens = ctx.tokens()
     lifetime = _lifetime(ctx, tokens)
-    ctx.let_time_pass(lifetime + 1)
-    fresh = _refresh(ctx, tokens, f"a refresh {lifetime + 1:g} s after the access token was issued, past its expiry")
+    waited = lifetime + tolerance(ctx, lifetime) + 1
+    ctx.let_time_pass(waited)
+    fresh = _refresh(ctx, tokens, f"a refresh {waited:g} s after the access token was issued, past its expiry")
     if fresh.access_token == tokens.access_token:
         raise ctx.fail(f"{ctx.flow.title}: a refresh after the access token expired answered the expired one again")
     if refused := _works(ctx, fresh):

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from conformance.checks.base import CheckContext, Traits, bogus, check, role_param
+from conformance.checks.expiry import tolerance
 from conformance.checks.options import Lifetime, Refusal
 from conformance.model.errors import MissingPrerequisite, NotApplicable, PreconditionFailed
 from conformance.model.spec import Flow
@@ -223,27 +224,29 @@ def error_charset(ctx: CheckContext) -> None:
 
 @check("code_lifetime_recommended", options=Lifetime, traits=Traits(moves_clock=True))
 def code_lifetime_recommended(ctx: CheckContext) -> None:
-    """A code is refused once `seconds` (RFC 6749 §4.1.2: ten minutes, RECOMMENDED) have passed.
-    Observable only with a movable clock (clock_url) or by waiting (max_wait)."""
+    """A code is refused once `seconds` (RFC 6749 §4.1.2: ten minutes, RECOMMENDED) and their
+    tolerance (the requirement's `tolerance`, else 2 %, 5 s to 1 h) have passed. Observable only with a
+    movable clock (clock_url) or by waiting (max_wait)."""
     session, flow = ctx.session, ctx.flow
     lifetime = float(ctx.option("seconds", 600.0))
+    waited = lifetime + tolerance(ctx, lifetime, stated=False) + 1
     config = session.config
-    if not config.clock_url and lifetime + 1 > config.max_wait:
+    if not config.clock_url and waited > config.max_wait:
         raise MissingPrerequisite(
-            f"a code's lifetime is seen only after {lifetime + 1:g} s: set clock_url in the target config "
-            f"(a test-only URL that moves the target's clock), or max_wait: {lifetime + 1:g} to wait it out"
+            f"a code's lifetime is seen only after {waited:g} s: set clock_url in the target config "
+            f"(a test-only URL that moves the target's clock), or max_wait: {waited:g} to wait it out"
         )
     session.require_offered(flow)
     param = role_param(flow, "code")
     code = session.new_code()
     if config.clock_url:
-        session.move_clock(lifetime + 1)
+        session.move_clock(waited)
     else:
-        time.sleep(lifetime + 1)
+        time.sleep(waited)
     reply = session.call(flow, {param: code})
     if ctx.outcome(reply).success:
         raise ctx.fail(
-            f"{flow.title}: a code was exchanged {lifetime + 1:g} s after it was issued; a lifetime of at most "
+            f"{flow.title}: a code was exchanged {waited:g} s after it was issued; a lifetime of at most "
             f"{lifetime:g} s is RECOMMENDED (RFC 6749 §4.1.2)"
         )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from conformance.checks.base import CheckContext, check, role_param
-from conformance.checks.expiry import expiry_value, tolerance_s
+from conformance.checks.expiry import expiry_value, tolerance
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,9 @@ def expire_days_refused(ctx: CheckContext) -> None:
 
 @check("expire_days_nonpositive")
 def expire_days_nonpositive(ctx: CheckContext) -> None:
-    """0 or a negative number of days is refused, or gives a token that has already expired; a
-    token that lives on (a default, say) reads the request as something it did not ask for."""
+    """0 or a negative number of days is refused, or gives a token that has already expired (within the
+    tolerance of a lifetime of zero: the spec's expiry_tolerance, else 5 s); a token that lives on (a
+    default, say) reads the request as something it did not ask for."""
     flow = ctx.flow
     param = role_param(flow, "expire_days")
     for days in ("0", "-1"):
@@ -42,7 +43,7 @@ def expire_days_nonpositive(ctx: CheckContext) -> None:
             continue
         value = expiry_value(ctx, reply)
         lifetime = value / 1000 - sent_at if flow.expiry_unit == "epoch_ms" else float(value)
-        if lifetime > tolerance_s(ctx):
+        if lifetime > tolerance(ctx, 0):
             raise ctx.fail(
                 f"{flow.title} with {param}={days}: accepted, and the token lives {lifetime / 86400:.2f} days; "
                 "it should be refused (or expire at once)"

@@ -8,21 +8,26 @@ from __future__ import annotations
 import re
 
 from conformance.checks.base import CheckContext, Traits, bogus, check
-from conformance.checks.options import ProbeRefusal
+from conformance.checks.expiry import died_early, stated_lifetime, tolerance, tolerance_for
+from conformance.checks.options import ProbeRefusal, Tolerant
 from conformance.model.errors import PreconditionFailed
 from conformance.model.pointer import resolve
 from conformance.model.spec import ErrorCode
 from conformance.target.client import Reply
-from conformance.target.tokens import Tokens
 
 
-def token_works(ctx: CheckContext, token: str) -> bool:
-    """Whether the token probe accepts `token`; a 5xx says nothing, so it stops the check."""
+def probed(ctx: CheckContext, token: str) -> tuple[bool, Reply]:
+    """Whether the token probe accepts `token`, and its answer; a 5xx says nothing, so it stops the check."""
     reply = ctx.session.probe_token(token)
     if reply.status >= 500:
         raise PreconditionFailed(f"token_probe failed with HTTP {reply.status}; check token_probe in the config")
     probe = ctx.session.config.token_probe
-    return probe is not None and reply.status in probe.valid_status
+    return probe is not None and reply.status in probe.valid_status, reply
+
+
+def token_works(ctx: CheckContext, token: str) -> bool:
+    """Whether the token probe accepts `token` (see probed)."""
+    return probed(ctx, token)[0]
 
 
 def _fresh_token(ctx: CheckContext) -> str:
@@ -42,27 +47,40 @@ def new_code_ends_tokens(ctx: CheckContext) -> None:
         raise ctx.fail("after a new code was requested and exchanged, the access token obtained before still works")
 
 
-def _lifetime(ctx: CheckContext, tokens: Tokens, sent_at: float) -> float:
-    """The access token's lifetime in seconds, as the token source's answer states it."""
+@check("token_probe_expires", options=Tolerant, traits=Traits(moves_clock=True))
+def token_probe_expires(ctx: CheckContext) -> None:
+    """An access token works through the token probe until the tolerance before the lifetime its grant
+    stated is over, and stops working from the tolerance after; the tolerance is the requirement's
+    `tolerance`, else the spec's expiry_tolerance, else 2 % of the lifetime (5 s to 1 h). One refused
+    early fails only if a fresh one, probed at once, works (it died early); else it is not run."""
     session = ctx.session
     source = session.flow(session.profile.token_source or "")
-    raw = session.issued(tokens.reply, source, "expiry")
-    if isinstance(raw, bool) or not isinstance(raw, int):
-        raise PreconditionFailed(f"{source.name} states no expiry to wait for")
-    return raw / 1000 - sent_at if source.expiry_unit == "epoch_ms" else float(raw)
-
-
-@check("token_probe_expires", traits=Traits(moves_clock=True))
-def token_probe_expires(ctx: CheckContext) -> None:
-    """An access token stops working once the lifetime its grant stated is over."""
-    sent_at = ctx.session.now()
+    sent_at = session.now()
     tokens = ctx.tokens()
-    lifetime = _lifetime(ctx, tokens, sent_at)
+    lifetime = stated_lifetime(ctx, source, session.issued(tokens.reply, source, "expiry"), sent_at)
     if not tokens.access_token or not token_works(ctx, str(tokens.access_token)):
         raise PreconditionFailed("token_probe does not accept a fresh access token; check token_probe in the config")
-    ctx.let_time_pass(lifetime + 1)
+    allowance = tolerance(ctx, lifetime)
+    before = max(lifetime - allowance, 0)
+    ctx.let_time_pass(before)
+    works, reply = probed(ctx, str(tokens.access_token))
+    if not works:
+        what = f"an access token used {before:.0f} s into its stated {lifetime:.0f} s lifetime"
+        died_early(ctx, what, reply, lambda: probed(ctx, _fresh_token_unchecked(ctx)))
+    ctx.let_time_pass(lifetime + allowance + 1 - before)
     if token_works(ctx, str(tokens.access_token)):
-        raise ctx.fail(f"the access token still works {lifetime:g} s after it was issued, past its stated expiry")
+        raise ctx.fail(
+            f"the access token still works {lifetime + allowance + 1:g} s after it was issued, past its stated "
+            f"{lifetime:g} s lifetime and {tolerance_for(ctx).describe(lifetime)}"
+        )
+
+
+def _fresh_token_unchecked(ctx: CheckContext) -> str:
+    """A fresh access token from the token source (a refused grant stops the check as not run)."""
+    tokens = ctx.tokens()
+    if not tokens.access_token:
+        raise PreconditionFailed("the token source issued no access token")
+    return str(tokens.access_token)
 
 
 def _probe_error(ctx: CheckContext, reply: Reply) -> ErrorCode | None:
@@ -81,18 +99,20 @@ def _probe_error(ctx: CheckContext, reply: Reply) -> ErrorCode | None:
 def token_probe_refused(ctx: CheckContext) -> None:
     """The token probe refuses an access token that is not right, with one of `expect_error`: a made-up
     one (`token: unknown`), or one whose stated lifetime is over (`token: expired`; time passes through
-    clock_url, or is waited out up to max_wait). A fresh token must work there first, so a probe that
-    accepts nothing is a configuration to fix, not a refusal. The code is read from the body, where the
-    dialect puts it, or from the WWW-Authenticate challenge (RFC 6750 §3); any HTTP status that is not
-    one of the probe's valid_status counts as a refusal, and so does a body with an error code."""
+    clock_url, or is waited out up to max_wait, past the expiry tolerance). A fresh token must work
+    there first, so a probe that accepts nothing is a configuration to fix, not a refusal. The code is
+    read from the body, where the dialect puts it, or from the WWW-Authenticate challenge (RFC 6750
+    §3); any HTTP status that is not one of the probe's valid_status counts as a refusal, and so does a
+    body with an error code."""
     sent_at = ctx.session.now()
     tokens = ctx.tokens()
     if not tokens.access_token or not token_works(ctx, str(tokens.access_token)):
         raise PreconditionFailed("token_probe does not accept a fresh access token; check token_probe in the config")
     kind = ctx.option("token", "unknown")
     if kind == "expired":
-        lifetime = _lifetime(ctx, tokens, sent_at)
-        ctx.let_time_pass(lifetime + 1)
+        source = ctx.session.flow(ctx.session.profile.token_source or "")
+        lifetime = stated_lifetime(ctx, source, ctx.session.issued(tokens.reply, source, "expiry"), sent_at)
+        ctx.let_time_pass(lifetime + tolerance(ctx, lifetime) + 1)
         token, what = str(tokens.access_token), f"an access token past its stated lifetime of {lifetime:g} s"
     else:
         token, what = bogus("access_token"), "a made-up access token"

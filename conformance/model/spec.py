@@ -19,6 +19,8 @@ import yaml
 from conformance.model.errors import SpecError
 from conformance.model.extensions import check as check_extensions
 from conformance.model.predicate import Predicate, predicate
+from conformance.model.tolerance import Tolerance
+from conformance.model.tolerance import parse as parse_tolerance
 from conformance.model.yaml_source import position
 
 
@@ -144,7 +146,7 @@ class Profile:
     client_auth: str = "post"  # how flows send client credentials: body parameters or HTTP Basic
     discovery: tuple[str, ...] = ()  # metadata paths (RFC 8414) that give the endpoints' URLs
     success_when: Predicate | None = None  # what a success's body must hold, besides its status
-    expiry_tolerance: float | None = None  # how far a stated expiry may be off (days-denominated: one day)
+    expiry_tolerance: Tolerance | None = None  # how far a stated expiry may be off (model/tolerance.py)
 
     def requirement(self, requirement_id: str) -> Requirement:
         for requirement in self.requirements:
@@ -267,7 +269,11 @@ def _build(path: Path, raw: dict[str, Any]) -> Profile:
         client_auth=ext.get("client_auth", "post"),
         discovery=tuple(ext.get("discovery") or ()),
         success_when=predicate(success, "success", ("status",)),
-        expiry_tolerance=(ext.get("expiry_tolerance") or {}).get("seconds"),
+        expiry_tolerance=(
+            None
+            if ext.get("expiry_tolerance") is None
+            else parse_tolerance(ext["expiry_tolerance"], "x-conformance.expiry_tolerance")
+        ),
     )
     requirements = _derived_requirements(profile) + tuple(
         _requirement(profile, item) for item in ext.get("requirements", [])

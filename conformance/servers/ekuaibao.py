@@ -48,6 +48,8 @@ FAULTS = {
     "null_string_accepted": 'expireDate="null" is treated as 32 days (advice: lines 60, 141 say null)',
     "nonpositive_days_default": "expireDate=0 or negative is treated as 32 days (advice: unsaid)",
     "tokens_never_expire": "an accessToken keeps working after its expireTime (line 37)",
+    "token_dies_early": "an accessToken stops working halfway to the expireTime it states (line 37)",
+    "verify_code_dies_early": "a verify code stops working after one hour, not two (line 15)",
     "refuses_beyond_feature": "a custom expiry beyond the feature's expiry is refused, not clamped (lines 61, 142)",
     "second_refresh_refused": "a refreshToken issued by a refresh is refused: refreshes cannot be chained (line 100)",
     "expiry_day_boundary": "every expireTime is rounded up to the next midnight UTC (a reading: expiries are in days)",
@@ -144,6 +146,7 @@ def build(state: ServerState) -> Starlette:
 
     def issue(expire_ms: int) -> Response:
         lifetime = (expire_ms - now_ms()) / 1000
+        lifetime = lifetime / 2 if state.fault("token_dies_early") else lifetime
         access = state.issue("access_token", None if state.fault("tokens_never_expire") else lifetime)
         if state.fault("constant_access_token"):
             state.grants[CONSTANT_TOKEN] = state.grants.pop(access)
@@ -221,7 +224,8 @@ def build(state: ServerState) -> Starlette:
         return handle
 
     def new_code() -> str:
-        return state.issue("verify_code", VERIFY_CODE_LIFETIME)
+        lifetime = VERIFY_CODE_LIFETIME / 2 if state.fault("verify_code_dies_early") else VERIFY_CODE_LIFETIME
+        return state.issue("verify_code", lifetime)
 
     routes = [
         Route("/api/openapi/v1/auth/expireDate/{code}", endpoint("auth_custom"), methods=["POST"]),

@@ -48,6 +48,7 @@ FAULTS = {
     "refresh_same_access_token": "a refresh answers the access token issued before, not a new one (line 136)",
     "client_credentials_ignores_secret": "the client_credentials grant does not check client_secret (line 127)",
     "tokens_never_expire": "access tokens keep working after expires_in (RFC 6749 §5.1)",
+    "token_dies_early": "an access token stops working halfway through the expires_in it states (RFC 6749 §5.1)",
     "empty_access_token": "token responses carry an empty access_token (RFC 6749 §5.1)",
     "redirects_elsewhere": "the authorization redirect goes to another URI than the redirect_uri sent (line 29)",
     "race_window": "a code is checked, then marked used 100 ms later: simultaneous exchanges all succeed (§4.1.2)",
@@ -105,7 +106,8 @@ def build(state: ServerState) -> Starlette:
     def tokens(
         scope: str | None, refresh: bool = True, refresh_scope: str | None = None, access: str | None = None
     ) -> dict[str, Any]:
-        lifetime = None if state.fault("tokens_never_expire") else ACCESS_LIFETIME
+        lifetime: float | None = None if state.fault("tokens_never_expire") else ACCESS_LIFETIME
+        lifetime = lifetime / 2 if lifetime is not None and state.fault("token_dies_early") else lifetime
         access = access or state.issue("access_token", lifetime, scope=scope)
         body: dict[str, Any] = {"access_token": "" if state.fault("empty_access_token") else access}
         body |= {"token_type": "Bearer", "expires_in": ACCESS_LIFETIME}

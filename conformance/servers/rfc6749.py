@@ -111,6 +111,7 @@ FAULTS = {
     "unknown_grant_invalid_request": "an unknown grant_type gets invalid_request, not unsupported_grant_type (§5.2)",
     "no_token_type": "token responses lack token_type (RFC 6749 §5.1)",
     "tokens_never_expire": "access tokens stay active after expires_in (RFC 7662 §2.2)",
+    "token_dies_early": "an access token is inactive halfway through the expires_in it states (RFC 6749 §5.1)",
     "code_not_bound_to_client": "a code issued to one client is redeemed by another (RFC 6749 §4.1.3)",
     "refresh_not_bound_to_client": "a refresh token issued to one client is used by another (RFC 6749 §6)",
     "unknown_code_invalid_request": "an unknown authorization code gets invalid_request, not invalid_grant (§5.2)",
@@ -241,6 +242,10 @@ def build(state: ServerState) -> Starlette:
             if not params.get(name):
                 raise OAuthError("invalid_request", f"missing parameter {name}")
 
+    def access_lifetime() -> float:
+        """How long an access token is active: ACCESS_LIFETIME, as expires_in states (half under token_dies_early)."""
+        return ACCESS_LIFETIME / 2 if state.fault("token_dies_early") else ACCESS_LIFETIME
+
     def issue_tokens(
         client_id: str, scope: str | None, refresh: bool, data: dict[str, Any], kept: str | None = None
     ) -> dict[str, Any]:
@@ -253,7 +258,7 @@ def build(state: ServerState) -> Starlette:
         refresh_token = body.get("refresh_token")
         body["access_token"] = state.issue(
             "access_token",
-            None if state.fault("tokens_never_expire") else ACCESS_LIFETIME,
+            None if state.fault("tokens_never_expire") else access_lifetime(),
             **common,
             scope=scope,
             refresh=refresh_token,

@@ -37,6 +37,7 @@ FAULTS = {
     "refresh_same_access_token": "a refresh answers the access token it was meant to renew (line 314)",
     "check_accepts_garbage": "checkOauthToken answers status 1 for any token (line 156)",
     "tokens_never_expire": "access tokens keep working after expires_in (line 73)",
+    "token_dies_early": "an access token stops working halfway through the expires_in it states (line 73)",
     "validate_code_any_accepted": "any validateCode is accepted (line 114)",
     "unknown_user_accepted": "/oauth/token issues tokens for a username it does not know (line 36)",
     "temp_token_accepts_garbage": "getTempToken issues a temp token for any accessToken (line 384)",
@@ -107,7 +108,8 @@ def build(state: ServerState) -> Starlette:
         return value if state.fault("result_object") else json.dumps(value)
 
     def tokens(username: str, refresh: str | None = None) -> Response:
-        lifetime = None if state.fault("tokens_never_expire") else ACCESS_LIFETIME
+        lifetime: float | None = None if state.fault("tokens_never_expire") else ACCESS_LIFETIME
+        lifetime = lifetime / 2 if lifetime is not None and state.fault("token_dies_early") else lifetime
         previous = state.grants[refresh].data.get("access") if refresh and refresh in state.grants else None
         if previous and state.fault("refresh_same_access_token"):
             access = previous

@@ -42,6 +42,12 @@ FAULTS = {
     "grant_type_ignored": "any grant_type is accepted (line 88)",
     "expires_in_epoch": "expires_in is an absolute epoch time, not seconds (line 34)",
     "lifetime_3600": "the access token lives, and says it lives, one hour instead of two (line 42)",
+    "lifetime_7000": "the access token lives, and says it lives, 7000 s instead of 7200 (line 42)",
+    "token_dies_early": "an access token stops working after one hour while its expires_in says two (line 42)",
+    "code_dies_early": "a code stops working after two and a half minutes, not five (line 22)",
+    "refresh_token_dies_early": "a refresh token stops working after 15 days, not 30 (line 46)",
+    "expiry_whole_minutes": "every expiry falls on the nearest whole minute of the clock (a reading: lifetimes "
+    "are stated in minutes, hours and days)",
     "tokens_never_expire": "access tokens keep working after expires_in (line 42)",
     "garbage_refresh_accepted": "any refresh_token is accepted (line 92)",
     "check_accepts_garbage": "/sns/auth answers errcode 0 for any access_token (line 87)",
@@ -72,7 +78,7 @@ FAULTS = {
 }
 
 # Faults that are readings the document allows, not faults: the suite must pass them (tests/test_readings.py).
-READINGS = {"wrong_secret_40001"}
+READINGS = {"wrong_secret_40001", "expiry_whole_minutes"}
 
 
 def _errors_status(status: int) -> Modifier:
@@ -118,15 +124,34 @@ def build(state: ServerState) -> Starlette:
             return "o" + secrets.token_hex(14)
         return "o" + hashlib.sha256(f"{client.client_id}:{client.username}".encode()).hexdigest()[:27]
 
-    def lifetime() -> int | None:
+    def stated() -> int:
+        """The access token's lifetime as expires_in states it (line 42: 7200 s)."""
+        if state.fault("lifetime_3600"):
+            return 3600
+        return 7000 if state.fault("lifetime_7000") else ACCESS_LIFETIME
+
+    def lifetime() -> float | None:
+        """How long an access token actually lives."""
         if state.fault("tokens_never_expire"):
             return None
-        return 3600 if state.fault("lifetime_3600") else ACCESS_LIFETIME
+        return stated() / 2 if state.fault("token_dies_early") else stated()
+
+    def expiry(seconds: float | None) -> float | None:
+        """The expiry time of something that lives `seconds` from now; under the expiry_whole_minutes
+        reading, on the nearest whole minute (a server that keeps expiries to the minute)."""
+        if seconds is None:
+            return None
+        at = state.clock.now() + seconds
+        return round(at / 60) * 60 if state.fault("expiry_whole_minutes") else at
+
+    def issue(kind: str, seconds: float | None, **data: Any) -> str:
+        value = state.issue(kind, seconds, **data)
+        state.grants[value].expires_at = expiry(seconds)
+        return value
 
     def answer(access: str, refresh: str, user: str) -> Response:
-        stated = 3600 if state.fault("lifetime_3600") else ACCESS_LIFETIME
-        body = {"access_token": access, "expires_in": stated, "refresh_token": refresh, "openid": user, "scope": SCOPE}
-        return JSONResponse(body)
+        body = {"access_token": access, "expires_in": stated(), "refresh_token": refresh, "openid": user}
+        return JSONResponse(body | {"scope": SCOPE})
 
     def live(grant: Grant | None) -> bool:
         return grant is not None and (grant.expires_at is None or state.clock.now() < grant.expires_at)
@@ -173,10 +198,14 @@ def build(state: ServerState) -> Starlette:
         await race_window(state)
         grant.used = True
         user = openid()
-        access = state.issue("access_token", lifetime(), openid=user)
-        refresh_lifetime = None if state.fault("refresh_token_never_expires") else REFRESH_LIFETIME
-        refresh = state.issue("refresh_token", refresh_lifetime, openid=user, access=access)
+        access = issue("access_token", lifetime(), openid=user)
+        refresh = issue("refresh_token", refresh_lifetime(), openid=user, access=access)
         return answer(access, refresh, user)
+
+    def refresh_lifetime() -> float | None:
+        if state.fault("refresh_token_never_expires"):
+            return None
+        return REFRESH_LIFETIME / 2 if state.fault("refresh_token_dies_early") else REFRESH_LIFETIME
 
     async def refresh_token(params: dict[str, str]) -> Response:
         """刷新access_token有效期 (lines 41-53): a live access token is kept and renewed (line 45), an
@@ -199,7 +228,7 @@ def build(state: ServerState) -> Starlette:
                 return error(40030, "invalid refresh_token")
             user = openid()
             value = params["refresh_token"]
-            grant = state.grants[state.issue("refresh_token", REFRESH_LIFETIME, openid=user, access="")]
+            grant = state.grants[issue("refresh_token", REFRESH_LIFETIME, openid=user, access="")]
             state.grants[value] = grant
         if not live(grant):
             return error(42002, "refresh_token expired")
@@ -210,10 +239,10 @@ def build(state: ServerState) -> Starlette:
         if access is not None and live(access) and not state.fault("refresh_replaces_live_token"):
             ttl = lifetime()
             if not state.fault("refresh_does_not_renew"):
-                access.expires_at = None if ttl is None else state.clock.now() + ttl
+                access.expires_at = expiry(ttl)
             value = grant.data["access"]
         else:
-            value = state.issue("access_token", lifetime(), openid=user)
+            value = issue("access_token", lifetime(), openid=user)
             grant.data["access"] = value
         return answer(value, params["refresh_token"], user)
 
@@ -294,10 +323,11 @@ def build(state: ServerState) -> Starlette:
         return RedirectResponse(target + joiner + urlencode(carried), status_code=302)
 
     def new_code() -> str:
+        seconds = CODE_LIFETIME / 2 if state.fault("code_dies_early") else CODE_LIFETIME
         if state.fault("constant_code"):  # the same value each time, issued afresh (so it works once)
-            state.grants["constant-code"] = Grant("code", state.clock.now() + CODE_LIFETIME)
+            state.grants["constant-code"] = Grant("code", expiry(seconds))
             return "constant-code"
-        return state.issue("code", CODE_LIFETIME)
+        return issue("code", seconds)
 
     handlers: dict[str, Handler] = {
         "/sns/oauth2/access_token": access_token,

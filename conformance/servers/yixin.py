@@ -33,6 +33,7 @@ FAULTS = {
     "wrong_secret_invalid_request": "a wrong client_secret gets invalid_request (line 86), a reading the suite accepts",
     "new_code_keeps_tokens": "a newly requested code leaves the earlier access tokens working (line 35)",
     "tokens_never_expire": "access tokens keep working after expires_in (line 57)",
+    "token_dies_early": "an access token stops working halfway through the expires_in it states (line 57)",
     "race_window": "a code is checked, then marked used 100 ms later: simultaneous exchanges all succeed (line 35)",
     "probe_accepts_unknown": "the token probe accepts an access token it never issued (line 91)",
     "probe_accepts_expired": "the token probe accepts an access token past its expires_in (lines 57, 91)",
@@ -56,8 +57,10 @@ def build(state: ServerState) -> Starlette:
         return JSONResponse({"error": code, "error_description": description}, status_code=400)
 
     def tokens(grant_type: str) -> Response:
-        lifetime = None if state.fault("tokens_never_expire") else ACCESS_LIFETIME
-        access = state.issue("access_token", lifetime, grant_type=grant_type)
+        lifetime = ACCESS_LIFETIME / 2 if state.fault("token_dies_early") else ACCESS_LIFETIME
+        access = state.issue(
+            "access_token", None if state.fault("tokens_never_expire") else lifetime, grant_type=grant_type
+        )
         refresh = state.issue("refresh_token", None)
         body: dict[str, Any] = {
             "access_token": access,

@@ -59,7 +59,8 @@ login:
 
 # DOT's access tokens live 36000 s (its default) and its clock cannot be moved: beyond max_wait.
 _TOKEN_EXPIRES = "RFC-TOKEN-EXPIRES"
-# A code may live up to 10 minutes (RFC 6749 §4.1.2): seeing that takes 601 s without a clock_url.
+# A code may live up to 10 minutes (RFC 6749 §4.1.2): seeing that takes 613 s (600 s, 2 % and a
+# second) without a clock_url.
 _CODE_LIFETIME = "RFC-CODE-LIFETIME"
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from conformance.checks.base import CheckContext, Traits, check, role_param
-from conformance.checks.expiry import expiry_value, feature_expiry_ms, tolerance_s
+from conformance.checks.expiry import expiry_value, feature_expiry_ms, tolerance
 from conformance.checks.properties.runner import run_property
 from conformance.model.errors import PreconditionFailed
 
@@ -30,15 +30,15 @@ DAYS = st.one_of(
 def expiry_clamped(ctx: CheckContext) -> None:
     """For any positive number of days, the answer is a success stating an epoch-millisecond expireTime
     of min(now + days, the feature's own expiry) (feature_expiry_ms, else discovered), within the
-    spec's expiry_tolerance; a refusal is no clamp and fails; an empty value must be refused; for 0,
-    negative days and values that are no number only a crash is wrong (a Hypothesis property)."""
+    tolerance of that lifetime (the spec's expiry_tolerance, else 2 %, 5 s to 1 h); a refusal is no
+    clamp and fails; an empty value must be refused; for 0, negative days and values that are no
+    number only a crash is wrong (a Hypothesis property)."""
     flow = ctx.flow
     session = ctx.session
     param = role_param(flow, "expire_days")
     if flow.expiry_unit != "epoch_ms":
         raise PreconditionFailed(f"{flow.name} states no epoch-millisecond expiry")
     feature = feature_expiry_ms(ctx, flow)
-    tol_ms = tolerance_s(ctx) * 1000
     observed_clamp: list[int] = []
 
     def answer_is_clamped(days: int | str) -> None:
@@ -61,6 +61,9 @@ def expiry_clamped(ctx: CheckContext) -> None:
                 "the feature's expiry)"
             )
         got = expiry_value(ctx, reply)
+        asked = days * 86400.0
+        lifetime = asked if feature is None else min(asked, feature / 1000 - before / 1000)
+        tol_ms = tolerance(ctx, lifetime) * 1000
         low, high = before + days * DAY_MS - tol_ms, after + days * DAY_MS + tol_ms
         if feature is not None:
             low, high = min(low, feature - tol_ms), min(high, feature + tol_ms)
@@ -74,7 +77,8 @@ def expiry_clamped(ctx: CheckContext) -> None:
             raise ctx.fail(f"{what}: expireTime {got} is later than now + {days} days")
         if got < low:  # clamped: every clamped answer must be the same feature expiry
             observed_clamp.append(got)
-            if max(observed_clamp) - min(observed_clamp) > tol_ms:
+            spread_ms = tolerance(ctx, got / 1000 - before / 1000) * 1000
+            if max(observed_clamp) - min(observed_clamp) > spread_ms:
                 raise ctx.fail(f"{what}: clamped expiries differ ({min(observed_clamp)} vs {max(observed_clamp)})")
 
     explicit: list[int | str] = [*EMPTY, *NOT_NUMBERS[:2], -1, 0, 1, 30, 400, 4000, 10**6]
