@@ -9,8 +9,9 @@ object with the code and the authorization request parameters it sent:
 The password comes from FRESH_CODE_PASSWORD in the environment (the suite passes its environment on
 to a code_command), so it is not on a command line. Bounded: at most MAX_REQUESTS requests, each with
 a timeout, within DEADLINE seconds (the suite gives a code_command 30 s); same-origin redirects only.
-It exits 1, saying why on stderr, when the server refuses the request (the redirect carries `error`)
-or a page is neither a login nor a consent form.
+With FRESH_CODE_LOG set, it appends the names of the parameters it sent to that file, one JSON line
+per code. It exits 1, saying why on stderr, when the server refuses the request (the redirect
+carries `error`) or a page is neither a login nor a consent form.
 """
 
 from __future__ import annotations
@@ -89,6 +90,14 @@ class _Forms(HTMLParser):
             self._button = None
 
 
+def _log(sent: dict[str, str]) -> None:
+    """With FRESH_CODE_LOG set, one JSON line per code there: the names of the parameters sent (no
+    values), so a test can see that the suite took its codes from here, and which it asked for."""
+    if path := os.environ.get("FRESH_CODE_LOG"):
+        with open(path, "a", encoding="utf-8") as log:
+            log.write(json.dumps(sorted(sent)) + "\n")
+
+
 def _fail(message: str) -> int:
     print(f"fresh_code: {message}", file=sys.stderr)
     return 1
@@ -131,6 +140,7 @@ def fresh_code(authorize_url: str, username: str, password: str) -> int:
                 if query.get("state") != wanted.get("state"):
                     return _fail(f"the redirect's state {query.get('state')!r} is not the one sent")
                 print(json.dumps({"code": query["code"], **wanted}))
+                _log(wanted)
                 return 0
             if reply.status_code != 200 or "html" not in reply.headers.get("content-type", ""):
                 return _fail(f"{reply.url} answered HTTP {reply.status_code}, not a login or consent page")

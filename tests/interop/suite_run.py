@@ -28,14 +28,18 @@ def fresh_code_command(authorize_url: str, username: str) -> str:
 
 @dataclass(frozen=True)
 class Verdicts:
-    """requirement ID -> (verdict, reason), and what the run printed."""
+    """requirement ID -> (verdict, reason), its level (MUST, SHOULD, ...), and what the run printed."""
 
     verdicts: dict[str, tuple[str, str]]
+    levels: dict[str, str]
     output: str
     exit_status: int
 
     def with_verdict(self, verdict: str) -> set[str]:
         return {rid for rid, (v, _) in self.verdicts.items() if v == verdict}
+
+    def with_level(self, level: str) -> set[str]:
+        return {rid for rid, lv in self.levels.items() if lv == level}
 
     def reason(self, rid: str) -> str:
         return self.verdicts[rid][1]
@@ -92,4 +96,5 @@ def run_suite(
         raise RuntimeError(f"the suite wrote no certification.json (exit {done.returncode}):\n{output}")
     data = json.loads(certification.read_text(encoding="utf-8"))
     verdicts = {str(r["id"]): (str(r["verdict"]), str(r["reason"])) for r in data["requirements"]}
-    return Verdicts(verdicts, output, done.returncode)
+    levels = {str(r["id"]): str(r["level"]) for r in data["requirements"]}
+    return Verdicts(verdicts, levels, output, done.returncode)
