@@ -3,7 +3,7 @@
 DOT runs as its documentation sets it up (dot_server.py, dot_project/): one grant per application
 (so the config names a client per grant, plus a second authorization-code application for the
 cross-client checks), Django's login page before DOT's consent page (driven by `login` steps),
-RFC 8414 metadata under its ``/o`` prefix, which is the issuer and the target. Two runs:
+RFC 8414 metadata under its ``/o`` prefix, which is the issuer and the target. Three runs:
 
 - ``defaults``: DOT's defaults, PKCE required for every client (the suite sends an S256
   code_challenge because DOT's metadata declares it);
