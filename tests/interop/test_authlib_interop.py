@@ -1,8 +1,9 @@
 """Interop: the rfc6749 profile against a real authorization server built with Authlib.
 
 Authlib's own grants, PKCE, revocation and introspection run it; the test only configures them
-(authlib_server.py). Codes come from its login and consent pages through the scripted login. Two
-configurations of the server, each with the config a user would write for it:
+(authlib_server.py). Codes come from its login and consent pages, through the scripted login or a
+code_command. Two configurations of the server, three cases, each with the config a user would
+write for it:
 
 - ``metadata``: endpoints from its RFC 8414 metadata, every grant on offer (CONFIG, also in the
   README);
