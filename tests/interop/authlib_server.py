@@ -35,6 +35,10 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 CLIENT_ID = "app-1"
 CLIENT_SECRET = "secret-1"
+# A second confidential client, registered like the first, for the cross-client checks (the
+# config's clients.second): a code or refresh token issued to one must not serve the other.
+SECOND_CLIENT_ID = "app-2"
+SECOND_CLIENT_SECRET = "secret-2"
 REDIRECT_URI = "http://localhost/cb"
 USERNAME = "alice"
 PASSWORD = "wonderland"
@@ -165,15 +169,19 @@ class Store:
     """Everything one server instance knows; nothing is shared between instances."""
 
     def __init__(self, implicit: bool = True) -> None:
-        client = Client(
-            client_id=CLIENT_ID,
-            client_secret=CLIENT_SECRET,
-            redirect_uris=(REDIRECT_URI,),
-            grant_types=frozenset(grant_types(implicit)),
-            response_types=frozenset(response_types(implicit)),
-            scope=" ".join(SCOPES),
-        )
-        self.clients: dict[str, Client] = {CLIENT_ID: client}
+        # Registered as Authlib's docs register a client (client_id, client_secret, redirect_uris,
+        # grant_types, response_types, scope), both with every grant on offer.
+        self.clients: dict[str, Client] = {
+            client_id: Client(
+                client_id=client_id,
+                client_secret=secret,
+                redirect_uris=(REDIRECT_URI,),
+                grant_types=frozenset(grant_types(implicit)),
+                response_types=frozenset(response_types(implicit)),
+                scope=" ".join(SCOPES),
+            )
+            for client_id, secret in ((CLIENT_ID, CLIENT_SECRET), (SECOND_CLIENT_ID, SECOND_CLIENT_SECRET))
+        }
         self.users: dict[str, User] = {USERNAME: User(1, USERNAME, PASSWORD)}
         self.codes: dict[str, AuthorizationCode] = {}
         self.tokens: dict[str, Token] = {}  # by token string; hints are not needed to find one
@@ -527,7 +535,8 @@ class AuthlibServer:
 if __name__ == "__main__":
     with AuthlibServer() as running:
         print(
-            f"Authlib server at {running.url}; client {CLIENT_ID}/{CLIENT_SECRET}, user {USERNAME}/{PASSWORD}",
+            f"Authlib server at {running.url}; clients {CLIENT_ID}/{CLIENT_SECRET} and "
+            f"{SECOND_CLIENT_ID}/{SECOND_CLIENT_SECRET}, user {USERNAME}/{PASSWORD}",
             flush=True,
         )
         threading.Event().wait()

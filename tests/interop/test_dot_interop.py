@@ -3,12 +3,20 @@
 DOT runs as its documentation sets it up (dot_server.py, dot_project/): one grant per application
 (so the config names a client per grant, plus a second authorization-code application for the
 cross-client checks), Django's login page before DOT's consent page (driven by `login` steps),
-RFC 8414 metadata under its ``/o`` prefix, which is the issuer and the target. Two runs:
+RFC 8414 metadata under its ``/o`` prefix, which is the issuer and the target. Three runs:
 
 - ``defaults``: DOT's defaults, PKCE required for every client (the suite sends an S256
   code_challenge because DOT's metadata declares it);
 - ``pkce_optional``: DOT's documented ``PKCE_REQUIRED = False``, the only way to see whether DOT
-  lets a code issued without code_challenge be redeemed with a code_verifier (RFC-PKCE-DOWNGRADE).
+  lets a code issued without code_challenge be redeemed with a code_verifier (RFC-PKCE-DOWNGRADE);
+- ``code_command``: ``PKCE_REQUIRED = False`` again, with every code from a ``code_command``
+  (fresh_code.py, which signs in on Django's login page, approves on DOT's consent page and prints
+  the JSON code contract), the ``login`` steps kept for the requirements that judge the
+  authorization endpoint's own redirect (state, implicit). Every MUST is decided except
+  RFC-TOKEN-EXPIRES, whose 36000 s are beyond max_wait. Not with DOT's default PKCE: a
+  code_command is given a code_challenge only when a check asks for one (code_source.py), and the
+  suite can send no code_verifier for a challenge the command chose, so DOT refuses every other
+  code ("Code challenge required.").
 
 Every failure and warning is a deviation of DOT from the RFC (DEVIATIONS, with the README's interop
 table); no check is weakened for DOT. The sets of `not applicable` and `not run` requirements are
@@ -20,13 +28,14 @@ DOT's default PKCE_REQUIRED, was fixed in 8016d0e.)
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from .dot_server import APPLICATIONS, PASSWORD, REDIRECT_URI, SCOPE, USERNAME, DotServer
-from .suite_run import Verdicts, run_suite
+from .suite_run import Verdicts, fresh_code_command, run_suite
 
 pytestmark = pytest.mark.slow  # each test starts a real OAuth2 server and a whole suite run
 
@@ -59,9 +68,11 @@ login:
 
 # DOT's access tokens live 36000 s (its default) and its clock cannot be moved: beyond max_wait.
 _TOKEN_EXPIRES = "RFC-TOKEN-EXPIRES"
-# A code may live up to 10 minutes (RFC 6749 §4.1.2): seeing that takes 613 s (600 s, 2 % and a
-# second) without a clock_url.
+# A code may live up to 10 minutes (RFC 6749 §4.1.2, a SHOULD): seeing that takes 613 s (600 s,
+# 2 % and a second) without a clock_url.
 _CODE_LIFETIME = "RFC-CODE-LIFETIME"
+# The MUSTs left undecided in every run: the lifetimes longer than max_wait.
+_NOT_RUN_MUST = {_TOKEN_EXPIRES}
 
 
 @dataclass(frozen=True)
@@ -71,6 +82,8 @@ class Expected:
     warnings: dict[str, str] = field(default_factory=dict)  # SHOULD: DOT deviates
     not_applicable: frozenset[str] = frozenset()
     not_run: frozenset[str] = frozenset()
+    pkce_required: bool = True  # DOT's PKCE_REQUIRED
+    code_command: bool = False  # codes from fresh_code.py rather than from the login steps
 
 
 # Deviations of DOT in both runs (RFC sections in the requirement and the README table).
@@ -97,6 +110,13 @@ RACE_FINDINGS = {"RFC-REFRESH-ROTATION-RACE": "warning"}
 # it, and Grant.DoesNotExist goes uncaught (RFC 6749 §5.2 wants invalid_grant). A finding, not a broken run.
 RACE_SERVER_ERRORS = ("oauth2_provider.models.Grant.DoesNotExist",)
 
+_PKCE_OPTIONAL_DEVIATIONS = {
+    **_REDIRECT_URI_DEVIATIONS,
+    # RFC 9700 §2.1.1: a token request with a code_verifier is accepted only if the
+    # authorization request had a code_challenge; oauthlib ignores the verifier.
+    "RFC-PKCE-DOWNGRADE": "a code_verifier for a code issued without code_challenge: tokens issued",
+}
+
 EXPECTED = {
     "defaults": Expected(
         deviations=_REDIRECT_URI_DEVIATIONS,
@@ -107,14 +127,17 @@ EXPECTED = {
         not_run=frozenset({_TOKEN_EXPIRES, _CODE_LIFETIME}),
     ),
     "pkce_optional": Expected(
-        deviations={
-            **_REDIRECT_URI_DEVIATIONS,
-            # RFC 9700 §2.1.1: a token request with a code_verifier is accepted only if the
-            # authorization request had a code_challenge; oauthlib ignores the verifier.
-            "RFC-PKCE-DOWNGRADE": "a code_verifier for a code issued without code_challenge: tokens issued",
-        },
+        deviations=_PKCE_OPTIONAL_DEVIATIONS,
         warnings=_WARNINGS,
         not_run=frozenset({_TOKEN_EXPIRES, _CODE_LIFETIME}),
+        pkce_required=False,
+    ),
+    "code_command": Expected(
+        deviations=_PKCE_OPTIONAL_DEVIATIONS,
+        warnings=_WARNINGS,
+        not_run=frozenset({_TOKEN_EXPIRES, _CODE_LIFETIME}),
+        pkce_required=False,
+        code_command=True,
     ),
 }
 
@@ -126,11 +149,20 @@ class _Runs:
         self._tmp = tmp_path_factory
         self._runs: dict[str, Verdicts] = {}
 
+        self.logs: dict[str, Path] = {}  # fresh_code.py's log of the codes it got, per run
+
     def __call__(self, name: str) -> Verdicts:
         if name not in self._runs:
+            expected = EXPECTED[name]
             workdir: Path = self._tmp.mktemp(f"dot-{name}")
-            with DotServer(workdir / "server", pkce_required=name == "defaults") as server:
-                run = run_suite(server.issuer, CONFIG, workdir / "suite", run_id=name)
+            self.logs[name] = workdir / "fresh_code.log"
+            env = {"FRESH_CODE_PASSWORD": PASSWORD, "FRESH_CODE_LOG": str(self.logs[name])}
+            with DotServer(workdir / "server", pkce_required=expected.pkce_required) as server:
+                config = CONFIG
+                if expected.code_command:
+                    command = fresh_code_command(server.issuer + "/authorize/", USERNAME)
+                    config += f"code_command: {json.dumps(command)}\n"
+                run = run_suite(server.issuer, config, workdir / "suite", run_id=name, env=env)
                 if server.server_errors(RACE_SERVER_ERRORS):  # not an AssertionError: xfail must not swallow it
                     raise RuntimeError(f"DOT answered 500:\n{server.log.read_text(errors='replace')}")
             self._runs[name] = run
@@ -157,8 +189,22 @@ def test_not_applicable_and_not_run(dot_runs: _Runs, name: str) -> None:
     run, expected = dot_runs(name), EXPECTED[name]
     assert run.with_verdict("not applicable") == set(expected.not_applicable), run.output
     assert run.with_verdict("not run") == set(expected.not_run), run.output
+    assert run.with_verdict("not run") & run.with_level("MUST") == _NOT_RUN_MUST, run.output
     # DOT issues 36000 s tokens: the requirement stays undecided, and says what would decide it.
     assert "longer than max_wait" in run.reason(_TOKEN_EXPIRES)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_codes_come_from_the_configured_source(dot_runs: _Runs, name: str) -> None:
+    """With a code_command, every code the suite asked for came from fresh_code.py (PKCE's too,
+    confirmed in its JSON); without one, fresh_code.py never ran."""
+    run, log = dot_runs(name), dot_runs.logs[name]
+    if not EXPECTED[name].code_command:
+        assert not log.exists()
+        return
+    sent = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert sent, run.output
+    assert any("code_challenge" in names for names in sent), sent
 
 
 def _false_alarms() -> list[object]:
