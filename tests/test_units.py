@@ -13,6 +13,7 @@ from conformance.model.masking import Masker
 from conformance.model.pointer import MISSING, resolve
 from conformance.model.spec import load_profiles
 from conformance.target.client import Reply
+from conformance.target.code_source import AuthorizationRefused, parse_code
 from conformance.target.login import forms
 from conformance.target.outcome import classify
 
@@ -161,3 +162,14 @@ def test_a_code_redirect_carries_a_parameter_named_exactly_code(location: str, s
     profile = load_profiles()["rfc6749"]
     flow = next(f for f in profile.flows.values() if f.redirect and f.redirect.get("code_param") == "code")
     assert classify(profile, flow, _reply(302, headers={"location": location})).success is success
+
+
+def test_a_code_command_reports_a_refusal_in_the_contracts_json() -> None:
+    """{"error": ...} from a code_command is the authorization endpoint's refusal (RFC 6749 §4.1.2.1),
+    with its code, as if the suite had been refused there itself; a bare code or a code's JSON is a code."""
+    with pytest.raises(AuthorizationRefused) as refused:
+        parse_code('{"error": "invalid_request", "error_description": "Code challenge required."}', "code_command")
+    assert refused.value.error == "invalid_request"
+    assert "Code challenge required." in str(refused.value)
+    assert parse_code('{"code": "c-1", "state": "s"}', "code_command")[1].params == {"state": "s"}
+    assert parse_code("c-2\n", "code_command")[0] == "c-2"

@@ -6,8 +6,10 @@ config's `login` steps). A code_command gets the authorization request the suite
 environment (CODE_ENV) and prints the bare code, or JSON naming the parameters it actually used;
 only then can requirements whose precondition concerns that request (redirect_uri at the token
 endpoint, PKCE) be decided. The suite's own authorization requests carry PKCE wherever the target
-declares it (pkce.py); a code_command gets a code_challenge only when a check asks
-for one, and must then confirm it in its JSON.
+declares it (pkce.py), and so does the request a code_command gets: a code_challenge a check
+chose, else (the target declares PKCE) one the suite chose itself, whose code_verifier it sends
+with the code once the command's JSON confirms it used that challenge (a target that requires
+PKCE, such as django-oauth-toolkit by default, issues no code without one).
 
 When the configured source cannot say what a requirement needs to know of the request (a bare
 code, an unconfirmed parameter), the authorization endpoint is the source of last resort (issue
@@ -24,7 +26,7 @@ import secrets
 import shlex
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 from urllib.parse import unquote_plus
 
@@ -62,6 +64,8 @@ class Caller(Protocol):
 
     def pkce_verifier(self, challenge: str) -> str | None: ...
 
+    def pkce_parameters(self) -> tuple[dict[str, str], str] | None: ...
+
 
 @dataclass(frozen=True)
 class CodeOrigin:
@@ -88,29 +92,37 @@ def redirect_value(reply: Reply, name: str, *, fragment: bool = False) -> str | 
     return match.group(1) if match else None
 
 
-def parse_code(output: str, source: str) -> tuple[str, CodeOrigin]:
-    """A bare code (its last line), or JSON {"code": ..., <authorization request parameters used>}."""
-    text = output.strip()
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):  # JSON nested deeper than Python recurses: the target's
-        data = None
-    if isinstance(data, dict):
-        code = data.get("code")
-        if not isinstance(code, str) or not code:
-            raise SuiteError(f"{source} printed JSON without a string `code` member")
-        params = {str(k): str(v) for k, v in data.items() if k != "code" and v is not None}
-        return code, CodeOrigin(True, params, f"{source} (JSON)", "authorization_code")
-    code = text.splitlines()[-1].strip() if text else ""
-    return code, CodeOrigin(False, {}, f"{source} (a bare code)", "authorization_code")
-
-
 class AuthorizationRefused(MissingPrerequisite):
     """The authorization endpoint answered the request for a code with an error (RFC 6749 §4.1.2.1)."""
 
     def __init__(self, message: str, error: str) -> None:
         super().__init__(message)
         self.error = error
+
+
+def parse_code(output: str, source: str) -> tuple[str, CodeOrigin]:
+    """A bare code (its last line), or JSON {"code": ..., <authorization request parameters used>}.
+    JSON {"error": ..., "error_description": ...} says the authorization endpoint refused the
+    request (RFC 6749 §4.1.2.1): the same as the suite being refused there itself."""
+    text = output.strip()
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):  # JSON nested deeper than Python recurses: the target's
+        data = None
+    if isinstance(data, dict):
+        code, error = data.get("code"), data.get("error")
+        if isinstance(error, str) and error and not code:
+            description = data.get("error_description")
+            detail = f" ({description})" if isinstance(description, str) and description else ""
+            raise AuthorizationRefused(
+                f"{source}: the authorization endpoint refused the request with error {error}{detail}", error
+            )
+        if not isinstance(code, str) or not code:
+            raise SuiteError(f"{source} printed JSON without a string `code` member")
+        params = {str(k): str(v) for k, v in data.items() if k != "code" and v is not None}
+        return code, CodeOrigin(True, params, f"{source} (JSON)", "authorization_code")
+    code = text.splitlines()[-1].strip() if text else ""
+    return code, CodeOrigin(False, {}, f"{source} (a bare code)", "authorization_code")
 
 
 def _no_code(path: str, reply: Reply, login: bool) -> str:
@@ -208,7 +220,8 @@ class CodeSource:
         return {k: str(v) for k, v in wanted.items() if v is not None and isinstance(v, (str, int, float))}
 
     def _from_command(self, command: str, extra: Mapping[str, Any]) -> tuple[str, CodeOrigin]:
-        wanted = self.wanted(extra)
+        own_pkce = None if "code_challenge" in extra else self.session.pkce_parameters()
+        wanted = self.wanted({**(own_pkce[0] if own_pkce else {}), **extra})
         env = {**os.environ, **{CODE_ENV[k]: v for k, v in wanted.items() if k in CODE_ENV}}
         try:
             done = subprocess.run(
@@ -219,11 +232,15 @@ class CodeSource:
                 f"code_command failed to run ({type(exc).__name__}); check the command in the config"
             ) from None
         output = done.stdout.strip()
+        if done.returncode != 0 and output.startswith("{"):
+            parse_code(output, "code_command")  # a refusal it reports ({"error": ...}) is raised as one
         if done.returncode != 0 or not output:
             raise SuiteError(
                 f"code_command exited {done.returncode} without printing a code; run it by hand to see why"
             )
         code, origin = parse_code(output, "code_command")
+        if own_pkce is not None and origin.params.get("code_challenge") == own_pkce[0]["code_challenge"]:
+            origin = replace(origin, verifier=own_pkce[1])  # confirmed: the token request sends the verifier
         for name, value in extra.items():
             if not isinstance(value, (str, int, float)):  # asked to leave it out: the JSON must not name it
                 if origin.carried(name) is not False:

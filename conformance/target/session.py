@@ -270,6 +270,10 @@ class ProfileSession:
     def pkce_verifier(self, challenge: str) -> str | None:
         return self.pkce.verifier(challenge)
 
+    def pkce_parameters(self) -> tuple[dict[str, str], str] | None:
+        """A fresh code_challenge of the suite's choosing and its verifier, where the target declares PKCE."""
+        return self.pkce.parameters()
+
     # -- what the target offers, and which client asks --------------------------------------
     def capabilities(self) -> Capabilities:
         """What the target offers, computed once: the config's `capabilities`, its metadata, and

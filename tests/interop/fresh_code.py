@@ -11,7 +11,8 @@ to a code_command), so it is not on a command line. Bounded: at most MAX_REQUEST
 a timeout, within DEADLINE seconds (the suite gives a code_command 30 s); same-origin redirects only.
 With FRESH_CODE_LOG set, it appends the names of the parameters it sent to that file, one JSON line
 per code. It exits 1, saying why on stderr, when the server refuses the request (the redirect
-carries `error`) or a page is neither a login nor a consent form.
+carries `error`: it then prints {"error": ..., "error_description": ...}, the contract's refusal)
+or a page is neither a login nor a consent form.
 """
 
 from __future__ import annotations
@@ -133,7 +134,8 @@ def fresh_code(authorize_url: str, username: str, password: str) -> int:
                     reply = client.get(location)
                     continue
                 query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-                if "error" in query:
+                if "error" in query:  # the contract's refusal: the suite reads it as the endpoint's
+                    print(json.dumps({k: query[k] for k in ("error", "error_description") if k in query}))
                     return _fail(f"the server refused the authorization request: {query}")
                 if "code" not in query:
                     return _fail(f"redirected off the server without a code: {location}")

@@ -9,14 +9,13 @@ RFC 8414 metadata under its ``/o`` prefix, which is the issuer and the target. T
   code_challenge because DOT's metadata declares it);
 - ``pkce_optional``: DOT's documented ``PKCE_REQUIRED = False``, the only way to see whether DOT
   lets a code issued without code_challenge be redeemed with a code_verifier (RFC-PKCE-DOWNGRADE);
-- ``code_command``: ``PKCE_REQUIRED = False`` again, with every code from a ``code_command``
+- ``code_command``: DOT's defaults again (PKCE required), with every code from a ``code_command``
   (fresh_code.py, which signs in on Django's login page, approves on DOT's consent page and prints
   the JSON code contract), the ``login`` steps kept for the requirements that judge the
-  authorization endpoint's own redirect (state, implicit). Every MUST is decided except
-  RFC-TOKEN-EXPIRES, whose 36000 s are beyond max_wait. Not with DOT's default PKCE: a
-  code_command is given a code_challenge only when a check asks for one (code_source.py), and the
-  suite can send no code_verifier for a challenge the command chose, so DOT refuses every other
-  code ("Code challenge required.").
+  authorization endpoint's own redirect (state, implicit). The suite gives the command a
+  code_challenge of its own choosing (DOT's metadata declares PKCE) and sends its verifier once the
+  JSON confirms it (code_source.py). Every MUST is decided except RFC-TOKEN-EXPIRES, whose 36000 s
+  are beyond max_wait.
 
 Every failure and warning is a deviation of DOT from the RFC (DEVIATIONS, with the README's interop
 table); no check is weakened for DOT. The sets of `not applicable` and `not run` requirements are
@@ -133,10 +132,10 @@ EXPECTED = {
         pkce_required=False,
     ),
     "code_command": Expected(
-        deviations=_PKCE_OPTIONAL_DEVIATIONS,
+        deviations=_REDIRECT_URI_DEVIATIONS,
         warnings=_WARNINGS,
+        not_applicable=frozenset({"RFC-PKCE-DOWNGRADE"}),  # as in defaults: every code has a code_challenge
         not_run=frozenset({_TOKEN_EXPIRES, _CODE_LIFETIME}),
-        pkce_required=False,
         code_command=True,
     ),
 }
@@ -204,7 +203,9 @@ def test_codes_come_from_the_configured_source(dot_runs: _Runs, name: str) -> No
         return
     sent = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
     assert sent, run.output
-    assert any("code_challenge" in names for names in sent), sent
+    # DOT requires PKCE: every code the command got was asked for with a code_challenge (the suite's
+    # own, or the one a check chose).
+    assert all("code_challenge" in names for names in sent), sent
 
 
 def _false_alarms() -> list[object]:
