@@ -4,16 +4,19 @@ the masker and login form parsing."""
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import httpx
 import pytest
 
+from conformance.model import config as config_module
 from conformance.model.exchange import Exchange
 from conformance.model.masking import Masker
 from conformance.model.pointer import MISSING, resolve
 from conformance.model.spec import load_profiles
 from conformance.target.client import Reply
-from conformance.target.code_source import AuthorizationRefused, parse_code
+from conformance.target.code_source import AuthorizationRefused, CodeSource, parse_code
 from conformance.target.login import forms
 from conformance.target.outcome import classify
 
@@ -173,3 +176,52 @@ def test_a_code_command_reports_a_refusal_in_the_contracts_json() -> None:
     assert "Code challenge required." in str(refused.value)
     assert parse_code('{"code": "c-1", "state": "s"}', "code_command")[1].params == {"state": "s"}
     assert parse_code("c-2\n", "code_command")[0] == "c-2"
+
+
+class _Caller:
+    """What a CodeSource asks of its session, for a target that declares PKCE (S256)."""
+
+    def __init__(self, command: str) -> None:
+        self.profile = load_profiles()["rfc6749"]
+        self.config = config_module.from_mapping({"target": "http://t.invalid", "code_command": command})
+        self.masker = Masker()
+        self.last_sent: dict[str, object] = {}
+        self.last_client_key = None
+        self.offered: list[str] = []
+
+    def client_values(self, key: str | None) -> dict[str, str]:
+        return {"client_id": "app-1", "redirect_uri": "http://localhost/cb"}
+
+    def pkce_verifier(self, challenge: str) -> str | None:
+        return None
+
+    def pkce_parameters(self) -> tuple[dict[str, str], str]:
+        self.offered.append(f"challenge-{len(self.offered)}")
+        return {"code_challenge": self.offered[-1], "code_challenge_method": "S256"}, f"verifier-{len(self.offered)}"
+
+
+@pytest.mark.parametrize("speaks_json", [True, False])
+def test_a_code_command_is_offered_the_suites_pkce_only_if_it_can_confirm_it(tmp_path: Path, speaks_json: bool) -> None:
+    """Where the target declares PKCE, a code_command gets a code_challenge of the suite's choosing,
+    and the code's verifier is sent once its JSON confirms that challenge. A bare code cannot say
+    whether the challenge was used: that code is dropped and the command is never offered one again."""
+    log = tmp_path / "challenges"
+    script = tmp_path / "code.py"
+    script.write_text(
+        "import json, os, sys\n"
+        f"open({str(log)!r}, 'a').write(os.environ.get('OAUTH2_CODE_CHALLENGE', '-') + '\\n')\n"
+        "challenge = os.environ.get('OAUTH2_CODE_CHALLENGE')\n"
+        f"json_code = json.dumps({{'code': 'c-' + str(challenge), 'code_challenge': challenge}})\n"
+        f"print(json_code if {speaks_json} else 'bare-' + os.urandom(4).hex())\n",
+        encoding="utf-8",
+    )
+    caller = _Caller(f"{sys.executable} {script}")
+    source = CodeSource(caller)  # type: ignore[arg-type]
+    first, second = source.new(), source.new()
+    origins = source.origins[first], source.origins[second]
+    if speaks_json:
+        assert log.read_text().split() == ["challenge-0", "challenge-1"]
+        assert [o.verifier for o in origins] == ["verifier-1", "verifier-2"]
+    else:
+        assert log.read_text().split() == ["challenge-0", "-", "-"]  # offered once, then never
+        assert [o.verifier for o in origins] == [None, None]

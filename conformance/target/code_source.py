@@ -9,7 +9,8 @@ endpoint, PKCE) be decided. The suite's own authorization requests carry PKCE wh
 declares it (pkce.py), and so does the request a code_command gets: a code_challenge a check
 chose, else (the target declares PKCE) one the suite chose itself, whose code_verifier it sends
 with the code once the command's JSON confirms it used that challenge (a target that requires
-PKCE, such as django-oauth-toolkit by default, issues no code without one).
+PKCE, such as django-oauth-toolkit by default, issues no code without one). A command that prints
+a bare code cannot confirm it, so it is offered none after its first answer.
 
 When the configured source cannot say what a requirement needs to know of the request (a bare
 code, an unconfirmed parameter), the authorization endpoint is the source of last resort (issue
@@ -153,6 +154,9 @@ class CodeSource:
         self.session = session
         self.origins: dict[str, CodeOrigin] = {}
         self._authorize_fails: str | None = None  # why the authorization endpoint, tried as a last resort, gave no code
+        # Whether the code_command answers in JSON: None until it has answered once. Only one that
+        # does can confirm a code_challenge of the suite's choosing (see _from_command).
+        self._command_confirms: bool | None = None
 
     def new(self, authorize_params: Mapping[str, Any] | None = None, *, known: Sequence[str] = ()) -> str:
         """One fresh code. `authorize_params` (PKCE's code_challenge, say) go to the code_command in
@@ -220,7 +224,22 @@ class CodeSource:
         return {k: str(v) for k, v in wanted.items() if v is not None and isinstance(v, (str, int, float))}
 
     def _from_command(self, command: str, extra: Mapping[str, Any]) -> tuple[str, CodeOrigin]:
-        own_pkce = None if "code_challenge" in extra else self.session.pkce_parameters()
+        """A code from the code_command. Where the target declares PKCE and the caller chose no
+        code_challenge, the command is offered one of the suite's choosing. A bare code then leaves
+        unknown whether it was used (and so whether the token request needs the verifier): that code
+        is dropped, the command is asked again without the offer, and never offered one again."""
+        offer = "code_challenge" not in extra and self._command_confirms is not False
+        own_pkce = self.session.pkce_parameters() if offer else None
+        code, origin = self._run_command(command, extra, own_pkce)
+        self._command_confirms = origin.known
+        if own_pkce is None or origin.known:
+            return code, origin
+        self.session.masker.register(code, "code")  # dropped, but a code all the same
+        return self._run_command(command, extra, None)
+
+    def _run_command(
+        self, command: str, extra: Mapping[str, Any], own_pkce: tuple[dict[str, str], str] | None
+    ) -> tuple[str, CodeOrigin]:
         wanted = self.wanted({**(own_pkce[0] if own_pkce else {}), **extra})
         env = {**os.environ, **{CODE_ENV[k]: v for k, v in wanted.items() if k in CODE_ENV}}
         try:
