@@ -88,6 +88,7 @@ def authorization_refused(ctx: CheckContext) -> None:
     without an error is neither. The client cannot be told apart from an attacker when its id is
     unknown, so that redirect is refused in any form. A 5xx is a crash, not a refusal."""
     flow = ctx.flow
+    ctx.session.require_offered(flow)  # a refusal by a server without the grant says nothing of it
     name = ctx.option("wrong")
     if name not in flow.params:
         raise PreconditionFailed(f"{flow.name} sends no parameter {name}")
