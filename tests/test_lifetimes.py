@@ -230,3 +230,25 @@ def test_a_code_refused_and_a_fresh_one_too_is_not_run(harness: Harness, monkeyp
     verdict = harness.run("wechatweb", {"code_dies_early"}, only={"WW-CODE-EXPIRES"})["WW-CODE-EXPIRES"]
     assert verdict.status == "not run", verdict.reason
     assert "so was a fresh one" in verdict.reason
+
+
+def test_a_code_ended_by_the_next_one_is_not_run(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A target may end an unused code once the next one is issued (as verify codes often are). The
+    check issues its two codes together, so the first is refused however long it lives; the fresh
+    one is issued the same way (another after it) and is refused too: not run, never 'died early'."""
+    state = harness.server.states["wechatweb"]
+    issue = state.issue
+    unused: list[str] = []
+
+    def issue_ending_the_previous(kind: str, lifetime: float | None, prefix: str = "", **data: Any) -> str:
+        value = issue(kind, lifetime, prefix, **data)
+        if kind == "code":
+            for earlier in unused:
+                state.grants[earlier].used = True
+            unused[:] = [value]
+        return value
+
+    monkeypatch.setattr(state, "issue", issue_ending_the_previous)
+    verdict = harness.run("wechatweb", set(), only={"WW-CODE-EXPIRES"})["WW-CODE-EXPIRES"]
+    assert verdict.status == "not run", verdict.reason
+    assert "so was a fresh one" in verdict.reason
