@@ -139,12 +139,16 @@ def wording(text: str) -> str:
 
 def levels(profile: Profile) -> list[LevelRow]:
     """One row per requirement: its cited line, that line's words and the level the spec gives it.
-    A requirement citing an RFC instead is RFC-derived (advice on a vendor profile)."""
+    A requirement citing an RFC instead is RFC-derived (advice on a vendor profile). Where the
+    document is not at hand (an installed wheel, a clone without the seeds), the words are the
+    requirement's own text, the spec's transcription of its line."""
     text = document_lines(profile)
     rows = []
     for r in profile.requirements:
         line = next((n for n in line_numbers(r.source.rpartition(":")[2]) if ":" in r.source), None)
         body = text[line - 1].strip() if line and 0 < line <= len(text) else ""
+        if line is not None and not text:
+            body = r.text.strip()
         level = f"{r.level}{', advisory' if r.advisory else ''}"
         if line is None:
             note = "RFC-derived: no document line" + (" (advice)" if r.advisory else " (the document defers to it)")
@@ -173,6 +177,8 @@ def render(profile: Profile) -> str:
         f"uncovered {len(normative) - covered - untestable}  (* = normative)"
     )
     out.append("levels: requirement, level chosen, the line it cites, that line's wording")
+    if not document_lines(profile):
+        out.append(f"  ({profile.document} is not at hand: the wording is read from each requirement's text)")
     for level in levels(profile):
         where = f":{level.line}" if level.line else level.source
         quoted = f"  {level.text[:50]!r}" if level.text else ""
