@@ -121,8 +121,8 @@ class CheckContext:
             time.sleep(seconds)
         else:
             raise MissingPrerequisite(
-                f"the lifetime is {seconds:g} s, longer than max_wait={config.max_wait:g} s "
-                "(raise max_wait to check it)"
+                f"{seconds:g} s of the target's time must pass, longer than max_wait={config.max_wait:g} s "
+                "(set clock_url, or raise max_wait, to check it)"
             )
 
     def line(self, code: ErrorCode) -> str:
