@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 from urllib.parse import urljoin, urlsplit
 
-from conformance.checks.base import CheckContext, bogus, check, role_param
+from conformance.checks.base import CheckContext, bogus, check, redirects_to, role_param, sent_by_role
 from conformance.checks.options import Refusal, WrongParam
 from conformance.model.errors import MissingPrerequisite, NotApplicable, PreconditionFailed
 from conformance.model.spec import Flow
@@ -70,11 +70,6 @@ def _result_carried(ctx: CheckContext, flow: Flow, reply: Reply) -> str | None:
     return None
 
 
-def _goes_to(location: str, uri: str) -> bool:
-    """A Location at `uri` itself, or at it with a query or fragment added."""
-    return location.startswith(uri) and location[len(uri) : len(uri) + 1] in ("", "?", "&", "#")
-
-
 @check("authorization_refused", options=WrongParam)
 def authorization_refused(ctx: CheckContext) -> None:
     """An authorization request with the parameter `wrong` made wrong is refused, never answered with
@@ -96,10 +91,8 @@ def authorization_refused(ctx: CheckContext) -> None:
     value = bogus("client") if unknown_client else "unsupported_" + secrets.token_hex(3)
     what = f"{flow.title} with {'an unknown' if unknown_client else 'an unsupported'} {name} ({value!r})"
     reply = ctx.session.call(flow, {name: value})
-    sent = ctx.session.last_sent
-    params = flow.operation.params
-    uri = next((str(v) for n, v in sent.items() if n in params and params[n].role == "redirect_uri"), None)
-    uri = uri or ctx.session.config.redirect_uri  # none sent: the client's registered one (its default)
+    # None sent: the client's registered one (its default) is where a redirect would go.
+    uri = sent_by_role(flow, ctx.session.last_sent, "redirect_uri") or ctx.session.config.redirect_uri
     if not uri:
         raise MissingPrerequisite("set redirect_uri in the target config")
     if reply.status >= 500:
@@ -108,7 +101,7 @@ def authorization_refused(ctx: CheckContext) -> None:
     if carried:
         raise ctx.fail(f"{what}: the request was answered with a redirect carrying {carried}; it must be refused")
     location = urljoin(reply.exchange.url, reply.headers.get("location", ""))
-    to_client = 300 <= reply.status < 400 and _goes_to(location, uri)
+    to_client = 300 <= reply.status < 400 and redirects_to(location, uri)
     if not to_client:
         return  # an error page (or a page of the server's own): refused
     if unknown_client:

@@ -36,6 +36,17 @@ def role_param(flow: Flow, role: str) -> str:
     raise PreconditionFailed(f"{flow.name} sends no parameter with role {role}")
 
 
+def sent_by_role(flow: Flow, sent: dict[str, Any], role: str) -> str | None:
+    """The value a request of `flow` carried for `role` (`sent`: the session's last_sent), if any."""
+    params = flow.operation.params
+    return next((str(v) for n, v in sent.items() if n in params and params[n].role == role), None)
+
+
+def redirects_to(location: str, uri: str) -> bool:
+    """A Location at `uri` itself, or at it with a query or fragment added (`?`, `&` or `#`)."""
+    return location.startswith(uri) and location[len(uri) : len(uri) + 1] in ("", "?", "&", "#")
+
+
 def bogus(kind: str) -> str:
     """A value no target issued: a made-up code, token or client."""
     return f"bogus-{kind}-{secrets.token_hex(8)}"

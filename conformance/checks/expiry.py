@@ -19,6 +19,7 @@ from conformance.model.pointer import resolve
 from conformance.model.spec import Flow
 from conformance.model.tolerance import DEFAULT, Tolerance
 from conformance.target.client import Reply
+from conformance.target.tokens import Tokens
 
 TEN_YEARS = 10 * 365 * 86400
 BUSY = (429, 503)  # a refusal that says the target is busy, not that the credential is dead
@@ -232,13 +233,9 @@ def refresh_after_expiry_rejected(ctx: CheckContext) -> None:
     passed, a refresh with its refresh token gets an error, one of `expect_error`. Time passes through
     clock_url, or is waited out up to max_wait; otherwise the requirement is not run."""
     flow = ctx.flow
-    source = ctx.session.flow(ctx.session.profile.token_source or "")
     sent_at = ctx.session.now()
     tokens = ctx.tokens()
-    value = ctx.session.issued(tokens.reply, source, "expiry")
-    if not isinstance(value, int):
-        raise PreconditionFailed(f"{source.name} states no expiry")
-    lifetime = value / 1000 - sent_at if source.expiry_unit == "epoch_ms" else value
+    lifetime = token_lifetime(ctx, tokens, sent_at)
     ctx.let_time_pass(lifetime + tolerance(ctx, lifetime) + 1)
     reply = ctx.session.call(flow, tokens=tokens)
     ctx.expect_error(reply, ctx.option("expect_error", ()), "a refresh after the access token expired")
@@ -250,8 +247,11 @@ class ExpiredProbe(Introspection, Tolerant, Refusal):
     only stop working); `tolerance`: how far the stated lifetime may be off."""
 
 
-def stated_lifetime(ctx: CheckContext, source: Flow, raw: Any, sent_at: float) -> float:
-    """The lifetime the token source's answer states, in seconds (a digit string counts)."""
+def token_lifetime(ctx: CheckContext, tokens: Tokens, sent_at: float) -> float:
+    """The access token's lifetime in seconds, as the token source's answer (`tokens`, asked for at
+    `sent_at`) states it in its expiry unit; a digit string counts."""
+    source = ctx.session.flow(ctx.session.profile.token_source or "")
+    raw = ctx.session.issued(tokens.reply, source, "expiry")
     value = int(raw) if isinstance(raw, str) and raw.isdigit() else raw
     if isinstance(value, bool) or not isinstance(value, int):
         raise PreconditionFailed(f"{source.name} states no expiry to wait for")
@@ -267,7 +267,6 @@ def access_token_expires(ctx: CheckContext) -> None:
     probe's refusal of the expired token carries one of those codes."""
     session = ctx.session
     probe = ctx.flow
-    source = session.flow(session.profile.token_source or "")
     active = ctx.option("active_pointer")
 
     def accepted(tokens: Any) -> tuple[bool, Reply]:
@@ -278,7 +277,7 @@ def access_token_expires(ctx: CheckContext) -> None:
 
     sent_at = session.now()
     tokens = ctx.tokens()
-    lifetime = stated_lifetime(ctx, source, session.issued(tokens.reply, source, "expiry"), sent_at)
+    lifetime = token_lifetime(ctx, tokens, sent_at)
     allowance = tolerance(ctx, lifetime)
     if not accepted(tokens)[0]:
         raise PreconditionFailed(f"{probe.name} does not accept a fresh access token")

@@ -6,7 +6,7 @@ import secrets
 from typing import Any
 from urllib.parse import unquote
 
-from conformance.checks.base import CheckContext, check
+from conformance.checks.base import CheckContext, check, redirects_to, sent_by_role
 from conformance.checks.options import RequiredParam
 from conformance.model.spec import Flow
 from conformance.target.session import OMIT
@@ -39,8 +39,8 @@ def response_valid(ctx: CheckContext) -> None:
 
 def _redirects_to_sent(ctx: CheckContext, flow: Flow, location: str, sent: dict[str, Any]) -> None:
     """A redirect answer goes to the redirect_uri the request carried (RFC 6749 §4.1.2, §4.2.2)."""
-    uri = next((str(v) for n, v in sent.items() if flow.operation.params[n].role == "redirect_uri"), None)
-    if not uri or (location.startswith(uri) and location[len(uri) : len(uri) + 1] in ("", "?", "&", "#")):
+    uri = sent_by_role(flow, sent, "redirect_uri")
+    if not uri or redirects_to(location, uri):
         return
     raise ctx.fail(f"{flow.title}: the redirect must go to the redirect_uri sent, {uri}; it went to {location[:120]}")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from conformance.checks.base import CheckContext, check, role_param
-from conformance.checks.expiry import expiry_value, tolerance
+from conformance.checks.expiry import expiry_value, lifetime_seconds, tolerance
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def expire_days_nonpositive(ctx: CheckContext) -> None:
         if not outcome.success:
             continue
         value = expiry_value(ctx, reply)
-        lifetime = value / 1000 - sent_at if flow.expiry_unit == "epoch_ms" else float(value)
+        lifetime = lifetime_seconds(ctx, value, sent_at)
         if lifetime > tolerance(ctx, 0):
             raise ctx.fail(
                 f"{flow.title} with {param}={days}: accepted, and the token lives {lifetime / 86400:.2f} days; "

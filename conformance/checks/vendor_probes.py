@@ -8,12 +8,13 @@ from __future__ import annotations
 import re
 
 from conformance.checks.base import CheckContext, Traits, bogus, check
-from conformance.checks.expiry import died_early, stated_lifetime, tolerance, tolerance_for
+from conformance.checks.expiry import died_early, token_lifetime, tolerance, tolerance_for
 from conformance.checks.options import ProbeRefusal, Tolerant
 from conformance.model.errors import PreconditionFailed
 from conformance.model.pointer import resolve
 from conformance.model.spec import ErrorCode
 from conformance.target.client import Reply
+from conformance.target.tokens import Tokens
 
 
 def probed(ctx: CheckContext, token: str) -> tuple[bool, Reply]:
@@ -30,11 +31,17 @@ def token_works(ctx: CheckContext, token: str) -> bool:
     return probed(ctx, token)[0]
 
 
-def _fresh_token(ctx: CheckContext) -> str:
+def _working_tokens(ctx: CheckContext) -> Tokens:
+    """Fresh tokens whose access token the token probe accepts: a probe that accepts none is a
+    configuration to fix (not run), never a finding about the tokens."""
     tokens = ctx.tokens()
     if not tokens.access_token or not token_works(ctx, str(tokens.access_token)):
         raise PreconditionFailed("token_probe does not accept a fresh access token; check token_probe in the config")
-    return str(tokens.access_token)
+    return tokens
+
+
+def _fresh_token(ctx: CheckContext) -> str:
+    return str(_working_tokens(ctx).access_token)
 
 
 @check("new_code_ends_tokens", traits=Traits(needs_target_alone=True))
@@ -53,13 +60,9 @@ def token_probe_expires(ctx: CheckContext) -> None:
     stated is over, and stops working from the tolerance after; the tolerance is the requirement's
     `tolerance`, else the spec's expiry_tolerance, else 2 % of the lifetime (5 s to 1 h). One refused
     early fails only if a fresh one, probed at once, works (it died early); else it is not run."""
-    session = ctx.session
-    source = session.flow(session.profile.token_source or "")
-    sent_at = session.now()
-    tokens = ctx.tokens()
-    lifetime = stated_lifetime(ctx, source, session.issued(tokens.reply, source, "expiry"), sent_at)
-    if not tokens.access_token or not token_works(ctx, str(tokens.access_token)):
-        raise PreconditionFailed("token_probe does not accept a fresh access token; check token_probe in the config")
+    sent_at = ctx.session.now()
+    tokens = _working_tokens(ctx)
+    lifetime = token_lifetime(ctx, tokens, sent_at)
     allowance = tolerance(ctx, lifetime)
     before = max(lifetime - allowance, 0)
     ctx.let_time_pass(before)
@@ -105,13 +108,10 @@ def token_probe_refused(ctx: CheckContext) -> None:
     §3); any HTTP status that is not one of the probe's valid_status counts as a refusal, and so does a
     body with an error code."""
     sent_at = ctx.session.now()
-    tokens = ctx.tokens()
-    if not tokens.access_token or not token_works(ctx, str(tokens.access_token)):
-        raise PreconditionFailed("token_probe does not accept a fresh access token; check token_probe in the config")
+    tokens = _working_tokens(ctx)
     kind = ctx.option("token", "unknown")
     if kind == "expired":
-        source = ctx.session.flow(ctx.session.profile.token_source or "")
-        lifetime = stated_lifetime(ctx, source, ctx.session.issued(tokens.reply, source, "expiry"), sent_at)
+        lifetime = token_lifetime(ctx, tokens, sent_at)
         ctx.let_time_pass(lifetime + tolerance(ctx, lifetime) + 1)
         token, what = str(tokens.access_token), f"an access token past its stated lifetime of {lifetime:g} s"
     else:
@@ -141,13 +141,7 @@ def token_probe_accepts(ctx: CheckContext) -> None:
     session = ctx.session
     flow = ctx.flow
     source = session.flow(session.profile.token_source or "")
-    tokens = None
-    if flow is not source:
-        tokens = ctx.tokens()
-        if not tokens.access_token or not token_works(ctx, str(tokens.access_token)):
-            raise PreconditionFailed(
-                "token_probe does not accept a fresh access token; check token_probe in the config"
-            )
+    tokens = None if flow is source else _working_tokens(ctx)
     reply = session.call(flow, tokens=tokens)
     ctx.succeed(reply, step=f"{flow.title}: getting an access token")
     token = session.issued(reply, flow, "access_token")

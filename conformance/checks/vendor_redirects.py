@@ -4,7 +4,7 @@ and an omitted redirect_uri falls back to the registered one."""
 
 from __future__ import annotations
 
-from conformance.checks.base import CheckContext, check, role_param
+from conformance.checks.base import CheckContext, check, redirects_to, role_param
 from conformance.model.errors import MissingPrerequisite
 from conformance.target.session import OMIT
 
@@ -25,12 +25,11 @@ def method_accepted(ctx: CheckContext) -> None:
 
 def _redirect_target(ctx: CheckContext, location: str, expected: str, what: str) -> str:
     """What follows `expected` in the redirect's Location; fails unless the redirect goes there."""
-    rest = location[len(expected) :] if location.startswith(expected) else None
-    if rest is None or (rest and rest[0] not in "?&#"):
+    if not redirects_to(location, expected):
         raise ctx.fail(
             f"{ctx.flow.title}: {what} must redirect to {expected}, it redirected to {location or 'nowhere'}"
         )
-    return rest
+    return location[len(expected) :]
 
 
 @check("redirect_carries_code")
