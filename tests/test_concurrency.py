@@ -257,6 +257,38 @@ def test_the_limit_comes_from_the_option_the_config_or_the_default(tmp_path: Pat
     assert concurrency(configured, None) == 3 and concurrency(configured, 5) == 5
     assert concurrency(plain, None) == scheduling.DEFAULT_CONCURRENCY
     assert concurrency(embedded, None) == scheduling.EMBEDDED_CONCURRENCY
+    assert concurrency(configured, None, 40.0) == 3 and concurrency(configured, 5, 0.5) == 5
+
+
+@pytest.mark.parametrize(("round_trip_ms", "limit"), [(0.4, 2), (1.0, 2), (2.4, 4), (5.0, 6), (42.0, 8), (900.0, 8)])
+def test_the_default_limit_follows_the_measured_round_trip(round_trip_ms: float, limit: int) -> None:
+    """Little's law: 1 + round trip / CPU per exchange requirements keep the process busy, from 2
+    (a local target: this process and the target overlap) to the bound of 8."""
+    plain = Runtime(Run.from_options("http://t.invalid", ["yixin"], None))
+    embedded = Runtime(Run.from_options(None, ["yixin"], None))
+    assert concurrency(plain, None, round_trip_ms) == limit
+    assert concurrency(embedded, None, round_trip_ms) == scheduling.EMBEDDED_CONCURRENCY
+
+
+def test_the_limit_is_measured_once_the_reachability_probe_has_answered(
+    pytester: pytest.Pytester, reference: ReferenceServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chosen: list[tuple[float | None, int]] = []
+    measured = scheduling.concurrency
+
+    def spy(runtime: Runtime, given: int | None, round_trip_ms: float | None = None) -> int:
+        limit = measured(runtime, given, round_trip_ms)
+        chosen.append((round_trip_ms, limit))
+        return limit
+
+    monkeypatch.setattr("conformance.pytest_plugin.concurrency.concurrency", spy)
+    url = reference.url("yixin")
+    result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider", f"--target={url}", "-k", "REQUIRED")
+    assert result.ret == 0
+    assert chosen[0] == (None, scheduling.DEFAULT_CONCURRENCY)  # at configure: the bound
+    round_trip, limit = chosen[1]  # at the first item: from the probe's answer
+    plain = Runtime(Run.from_options(url, ["yixin"], None))
+    assert round_trip is not None and limit == measured(plain, None, round_trip)
 
 
 @pytest.mark.parametrize("value", [0, -1, "four", True, 1.5])

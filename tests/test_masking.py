@@ -75,6 +75,21 @@ def test_masking_stays_fast_with_thousands_of_values() -> None:
     assert not any(v in masked for v in values)
 
 
+def test_a_text_without_any_secret_builds_no_pattern_and_one_with_a_secret_is_masked() -> None:
+    """The prefilter (PREFILTER_UP_TO) skips the patterns only where no spelling can start: at every
+    offset, in every spelling, at the very start and end of a text, the secret is still masked."""
+    masker = Masker()
+    value = "tok/en+" + secrets.token_hex(8)
+    masker.register(value, "access_token")
+    assert masker.mask("the target refused the replayed code (HTTP 400)") == (
+        "the target refused the replayed code (HTTP 400)"
+    )
+    assert masker._levels == []  # nothing was compiled for a clean text
+    for spelling in (value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]):
+        for text in (spelling, f"x{spelling}", f"{spelling}.", f"got «{spelling}» back"):
+            assert spelling not in masker.mask(text) and "‹access_token#1›" in masker.mask(text)
+
+
 def test_the_registry_stays_bounded_and_keeps_pinned_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Masker, "LIMIT", 50)
     masker = Masker()

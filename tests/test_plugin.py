@@ -3,6 +3,7 @@ and one clear line (usage error, exit 4, no traceback) for every kind of bad inp
 
 from __future__ import annotations
 
+import gc
 import socket
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 import yaml
 
 from conformance.model.spec import load_profiles
+from conformance.pytest_plugin.heap import FrozenHeap
 from conformance.servers import reference_config
 
 USAGE_ERROR = 4
@@ -186,3 +188,25 @@ def test_a_bad_fault_is_refused_before_anything_runs(pytester: pytest.Pytester, 
     result = run(pytester, "--profile=yixin", flag)
     assert_one_line_usage_error(result, fragment)
     assert "passed" not in result.stdout.str()
+
+
+def test_the_heap_is_frozen_for_the_session_and_handed_back_after() -> None:
+    """FrozenHeap: what start-up made is kept out of each collection while requirements are decided,
+    given back at unconfigure; a heap frozen by the process's owner is left as it is."""
+    assert gc.get_freeze_count() == 0
+    heap = FrozenHeap()
+    heap.pytest_sessionstart()
+    try:
+        assert gc.get_freeze_count() > 0 and heap.froze
+    finally:
+        heap.pytest_unconfigure()
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        owners = gc.get_freeze_count()
+        other = FrozenHeap()
+        other.pytest_sessionstart()
+        other.pytest_unconfigure()
+        assert not other.froze and gc.get_freeze_count() == owners
+    finally:
+        gc.unfreeze()

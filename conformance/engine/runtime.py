@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import statistics
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -258,6 +259,12 @@ class Runtime:
         session = ProfileSession(profile, config, base_url, client, self.masker, clock)
         session.examples, session.seed, session.in_flight = self.run.examples, self.run.seed, self.in_flight
         return session
+
+    def round_trip_ms(self) -> float | None:
+        """The target's median answer time so far, over every session's client (before the first
+        check, the reachability probe's): what the default concurrency is chosen from."""
+        times = [t for s in self.all_sessions() if (t := s.client.round_trip_ms()) is not None]
+        return statistics.median(times) if times else None
 
     def all_sessions(self) -> list[ProfileSession]:
         with self._lock:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import math
 import threading
 from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import Future
@@ -46,10 +47,18 @@ from conformance.engine.runtime import Runtime
 from conformance.engine.verdicts import Status, Verdict, decide
 from conformance.model.spec import Requirement
 
-# Requirements in flight per target when neither --concurrency nor the config's `concurrency` says.
-# Chosen from benchmarks/critical_path.py (see benchmarks/README.md): against a target 40 ms away
-# more than 8 gains little, since the longest requirements are chains of dependent exchanges.
+# Requirements in flight per target when neither --concurrency nor the config's `concurrency` says,
+# at most. Chosen from benchmarks/critical_path.py (see benchmarks/README.md): against a target 40 ms
+# away more than 8 gains little, since the longest requirements are chains of dependent exchanges.
 DEFAULT_CONCURRENCY = 8
+# Within that bound, the default is what keeps this process busy, by Little's law: while one
+# exchange is in flight for a round trip, others can use the CPU, so 1 + round trip / (the suite's
+# CPU per exchange) requirements at once. A target a few milliseconds away (on this machine, or next
+# to it) gets 2: its answers and this process's work overlap, and more threads only contend for the
+# GIL (benchmarks/README.md: 8 threads against a local server took 1.6x the CPU of 2 for the same
+# verdicts). A target 40 ms away gets the full 8.
+CPU_MS_PER_EXCHANGE = 1.0  # measured: benchmarks/throughput.py, 0.9-1.5 ms on this 2-core machine
+MEASURED_AT_LEAST = 2
 # The embedded reference servers share this process and its GIL: concurrency buys almost nothing
 # there and costs thread switches, so their runs stay sequential unless asked.
 EMBEDDED_CONCURRENCY = 1
@@ -85,14 +94,20 @@ def serialised_ast_parse(on: bool) -> None:
 Guard = Callable[[Requirement, Any, str | None], contextlib.AbstractContextManager[None]]
 
 
-def concurrency(runtime: Runtime, given: int | None) -> int:
-    """A target's limit: `--concurrency` wins, then the config's `concurrency`, then the default."""
+def concurrency(runtime: Runtime, given: int | None, round_trip_ms: float | None = None) -> int:
+    """A target's limit: `--concurrency` wins, then the config's `concurrency`, then the default,
+    chosen from the target's measured round trip when there is one (see CPU_MS_PER_EXCHANGE)."""
     if given is not None:
         return max(given, 1)
     config = runtime.run.config
     if config is not None and config.concurrency is not None:
         return max(config.concurrency, 1)
-    return EMBEDDED_CONCURRENCY if runtime.embedded else DEFAULT_CONCURRENCY
+    if runtime.embedded:
+        return EMBEDDED_CONCURRENCY
+    if round_trip_ms is None:
+        return DEFAULT_CONCURRENCY
+    busy = math.ceil(1 + round_trip_ms / CPU_MS_PER_EXCHANGE)
+    return max(MEASURED_AT_LEAST, min(DEFAULT_CONCURRENCY, busy))
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,8 @@ def add_option(group: Any) -> None:
         default=None,
         metavar="N",
         help="requirements decided at once per target, in threads of this process (1: one at a time; "
-        "default: the config's `concurrency`, else 8 against a --target and 1 on the embedded servers)",
+        "default: the config's `concurrency`, else 1 on the embedded servers and, against a --target, "
+        "2 to 8 from its measured round trip)",
     )
 
 
@@ -62,8 +63,13 @@ class Concurrency:
         if given is not None and given < 1:
             raise pytest.UsageError(f"--concurrency must be at least 1, got {given}")
         self.config = config
+        self.given = given
+        self.runtimes = runtimes
+        # Before the session, the bound; at the first item, each target's own (concurrency() reads
+        # its measured round trip, known once the reachability probe has answered).
         self.limits = {id(runtime): concurrency(runtime, given) for runtime in runtimes}
-        for runtime in runtimes:  # a check's own side-by-side requests stay within the same limit
+        self.measured = False
+        for runtime in runtimes:  # a check's own side-by-side requests stay within the same bound
             runtime.in_flight = self.limits[id(runtime)]
         self.scheduler: Scheduler | None = None
         if any(limit > 1 for limit in self.limits.values()) and sequential_only(config) is None:
@@ -75,6 +81,10 @@ class Concurrency:
         scheduler = self.scheduler
         if scheduler is None:
             return None
+        if not self.measured:
+            self.measured = True
+            for runtime in self.runtimes:  # the scheduler reads this dict: set before its first task
+                self.limits[id(runtime)] = concurrency(runtime, self.given, runtime.round_trip_ms())
         if not scheduler.knows(item.nodeid):
             scheduler.submit(
                 scheduler.task(i.nodeid, i.runtime, i.requirement, n) for n, i in enumerate(self._upcoming(item))

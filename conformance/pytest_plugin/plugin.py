@@ -23,6 +23,7 @@ from conformance.pytest_plugin import xdist as parallel
 from conformance.pytest_plugin.concurrency import Concurrency
 from conformance.pytest_plugin.concurrency import add_option as add_concurrency_option
 from conformance.pytest_plugin.fleet_report import FleetReport
+from conformance.pytest_plugin.heap import FrozenHeap
 from conformance.pytest_plugin.items import ProfileCollector, RequirementItem
 from conformance.pytest_plugin.options import add_options
 from conformance.pytest_plugin.report_hooks import ReportPlugin
@@ -148,6 +149,7 @@ def pytest_configure(config: pytest.Config) -> None:
         for part in reporter.parts:
             config.pluginmanager.register(part, f"oauth2-conformance-report-{part.runtime.run.name}")
     config.stash[REPORT] = reporter
+    config.pluginmanager.register(FrozenHeap(), "oauth2-conformance-heap")
     if not parallel.is_controller(config):  # a controller runs no item: its workers decide
         config.pluginmanager.register(Concurrency(config, runtimes), "oauth2-conformance-concurrency")
     if parallel.is_worker(config):

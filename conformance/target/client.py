@@ -1,6 +1,15 @@
 """HTTP to the target: httpx with timeouts, a body cap, a request budget, a rate limit and a
 circuit breaker; every exchange is recorded as evidence.
 
+Requests go out through httpx's transport API (`HTTPTransport.handle_request`), not through an
+`httpx.Client`: the suite never lets httpx follow a redirect, authenticate or run hooks, and the
+client's layers for those, its request merging and its cookie extraction (on every answer, with or
+without a Set-Cookie) were a fifth of the suite's CPU per exchange against a local server
+(benchmarks/README.md). What the client would do that the suite relies on is done here, with
+httpx's public types: its default headers, the cookies of a login (`httpx.Cookies`), the timeouts,
+the environment's proxies (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY, read by the standard
+library), and the refusal of a Location no URL may hold.
+
 Transport problems become one-line `TargetError`s that say what happened and what to check.
 """
 
@@ -12,9 +21,10 @@ import ssl
 import statistics
 import threading
 import time
+import urllib.request
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,6 +43,14 @@ LANES_KEPT = 64  # idle race connections kept for the next burst (a race has at 
 # characters no URL may hold, a header value h11 refuses. The target's doing, not a transport error.
 UNSENDABLE = (httpx.InvalidURL, httpx.UnsupportedProtocol, httpx.LocalProtocolError)
 BAD_LOCATION = "Invalid URL in location header"  # httpx's RemoteProtocolError for such an answer
+REDIRECTS = frozenset({301, 302, 303, 307, 308})  # the statuses whose Location httpx reads as a URL
+# What httpx.Client sends unless told otherwise, minus the encodings it may not decode here.
+REQUEST_HEADERS = {
+    "accept": "*/*",
+    "accept-encoding": "gzip, deflate",
+    "connection": "keep-alive",
+    "user-agent": f"python-httpx/{httpx.__version__}",
+}
 
 
 @dataclass(frozen=True)
@@ -73,6 +91,21 @@ def tls_context(config: TargetConfig) -> ssl.SSLContext | bool:
                 f"ca_bundle {config.ca_bundle}: cannot load it ({exc}); give a PEM file of CA certificates"
             ) from None
     return True
+
+
+_TLS_CONTEXTS: dict[tuple[bool, str | None], ssl.SSLContext] = {}
+_TLS_LOCK = threading.Lock()
+
+
+def shared_tls_context(config: TargetConfig) -> ssl.SSLContext:
+    """One TLS context per (insecure, ca_bundle) in the process: loading the CA bundle takes about
+    25 ms, and every session of every deciding thread, and every race lane, has connections of its own."""
+    key = (config.insecure, config.ca_bundle)
+    with _TLS_LOCK:
+        context = _TLS_CONTEXTS.get(key)
+        if context is None:
+            context = _TLS_CONTEXTS[key] = httpx.create_ssl_context(tls_context(config))
+        return context
 
 
 class Budget:
@@ -129,6 +162,41 @@ class Breaker:
             )
 
 
+@dataclass
+class Lane:
+    """One way to the target: keep-alive connections of its own (an httpx transport per route: direct,
+    or through the environment's proxy for that host) and the cookies its answers set."""
+
+    verify: ssl.SSLContext
+    cookies: httpx.Cookies = field(default_factory=httpx.Cookies)
+    _routes: dict[tuple[str, str], httpx.HTTPTransport] = field(default_factory=dict)
+
+    def transport_for(self, url: httpx.URL) -> httpx.HTTPTransport:
+        """The transport for `url`'s scheme and host: the proxy the environment names for it, or none."""
+        key = (url.scheme, url.host)
+        transport = self._routes.get(key)
+        if transport is None:
+            proxies = urllib.request.getproxies()
+            proxy = proxies.get(url.scheme) or proxies.get("all")
+            if proxy and urllib.request.proxy_bypass(url.host):
+                proxy = None
+            if proxy and "://" not in proxy:  # HTTP_PROXY=host:port, as httpx reads it
+                proxy = f"http://{proxy}"
+            transport = httpx.HTTPTransport(
+                verify=self.verify,
+                proxy=proxy or None,
+                # TCP_NODELAY: without it, headers and body in two writes wait out delayed ACKs (~40 ms each).
+                socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+            )
+            self._routes[key] = transport
+        return transport
+
+    def close(self) -> None:
+        routes, self._routes = self._routes, {}
+        for transport in routes.values():
+            transport.close()
+
+
 class TargetClient:
     """Sends requests for one target; each exchange goes to the recorder of the requirement being decided."""
 
@@ -136,14 +204,14 @@ class TargetClient:
         self.config = config
         self.budget = budget or Budget(config.max_requests, config.rate)
         self.breaker = breaker or Breaker()  # the target's: shared by the clients of every thread
-        # One TLS context for every connection pool (loading the CA bundle takes ~30 ms; a race opens several).
-        self._verify = httpx.create_ssl_context(tls_context(config))
-        self._http = self._connection_pool()
+        self._verify = shared_tls_context(config)
+        self._timeout = httpx.Timeout(config.timeout, connect=config.connect_timeout).as_dict()
+        self._http = Lane(self._verify)
         self.requests_made = 0
         self._seq = 0
         self._lock = threading.Lock()  # a burst's requests finish on several threads
         self._round_trips: deque[float] = deque(maxlen=ROUND_TRIPS_KEPT)
-        self._idle_lanes: list[httpx.Client] = []  # race connections between bursts (Burst)
+        self._idle_lanes: list[Lane] = []  # race connections between bursts (Burst)
 
     @property
     def consecutive_failures(self) -> int:
@@ -161,14 +229,6 @@ class TargetClient:
     def last_error(self) -> str:
         return self.breaker.last_error
 
-    def _connection_pool(self) -> httpx.Client:
-        timeout = httpx.Timeout(self.config.timeout, connect=self.config.connect_timeout)
-        # TCP_NODELAY: without it, headers and body in two writes wait out delayed ACKs (~40 ms each).
-        transport = httpx.HTTPTransport(
-            verify=self._verify, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
-        )
-        return httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
-
     def close(self) -> None:
         self._http.close()
         with self._lock:
@@ -176,14 +236,14 @@ class TargetClient:
         for lane in lanes:
             lane.close()
 
-    def _take_lanes(self, count: int) -> list[httpx.Client]:
+    def _take_lanes(self, count: int) -> list[Lane]:
         """`count` connections of their own for a burst: idle ones from earlier bursts first (already
         connected, so no racer waits on a handshake the others skipped), new ones for the rest."""
         with self._lock:
             taken, self._idle_lanes = self._idle_lanes[:count], self._idle_lanes[count:]
-        return taken + [self._connection_pool() for _ in range(count - len(taken))]
+        return taken + [Lane(self._verify) for _ in range(count - len(taken))]
 
-    def _give_back_lanes(self, lanes: list[httpx.Client]) -> None:
+    def _give_back_lanes(self, lanes: list[Lane]) -> None:
         with self._lock:
             self._idle_lanes.extend(lanes)
             surplus, self._idle_lanes = self._idle_lanes[LANES_KEPT:], self._idle_lanes[:LANES_KEPT]
@@ -213,7 +273,7 @@ class TargetClient:
 
     def _stage(
         self,
-        http: httpx.Client,
+        lane: Lane,
         method: str,
         url: str,
         *,
@@ -224,10 +284,22 @@ class TargetClient:
         headers: Mapping[str, str] | None = None,
     ) -> tuple[httpx.Request, Exchange]:
         """The request built and its exchange recorded (in the order requests are staged)."""
+        sent = dict(REQUEST_HEADERS)
+        if headers:
+            sent.update((name.lower(), value) for name, value in headers.items())
         try:
-            request = http.build_request(
-                method, url, params=params or None, data=form, json=json_body, content=raw_body, headers=headers
+            request = httpx.Request(
+                method,
+                url,
+                params=params or None,
+                data=form,
+                json=json_body,
+                content=raw_body,
+                headers=sent,
+                extensions={"timeout": self._timeout},
             )
+            if lane.cookies.jar:
+                lane.cookies.set_cookie_header(request)
         except (httpx.InvalidURL, ValueError) as exc:  # ValueError: UnicodeEncodeError of a header value
             raise UnusableAnswer(self._unsendable(exc, method, url)) from None
         with self._lock:
@@ -245,17 +317,21 @@ class TargetClient:
         record(exchange)
         return request, exchange
 
-    def _transmit(self, http: httpx.Client, request: httpx.Request, exchange: Exchange, url: str) -> Reply:
+    def _transmit(self, lane: Lane, request: httpx.Request, exchange: Exchange, url: str) -> Reply:
         """Send a staged request and read its answer; safe to call from several threads at once."""
         method = request.method
         exchange.started_at = time.time()
         started = time.monotonic()
         try:
-            response = http.send(request, stream=True)
+            response = lane.transport_for(request.url).handle_request(request)
+            response.request = request
             try:
                 body, truncated = self._read_capped(response)
             finally:
                 response.close()
+            if "set-cookie" in response.headers:
+                lane.cookies.extract_cookies(response)
+            _check_location(request, response)
         except UNSENDABLE as exc:
             exchange.elapsed_ms = (time.monotonic() - started) * 1000
             exchange.ended_at = time.time()
@@ -298,9 +374,12 @@ class TargetClient:
             self.requests_made += count
 
     def _read_capped(self, response: httpx.Response) -> tuple[bytes, bool]:
+        """The body, decoded, up to `max_body` bytes (and whether it was cut). Without a
+        Content-Encoding the bytes are read as they come (httpx's decoding layers add nothing)."""
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_bytes():
+        encoded = "content-encoding" in response.headers
+        for chunk in response.iter_bytes() if encoded else response.iter_raw():
             chunks.append(chunk)
             size += len(chunk)
             if size > self.config.max_body:
@@ -362,10 +441,21 @@ class TargetClient:
         return f"HTTP error on {where}: {type(exc).__name__}: {text.splitlines()[0]}"
 
 
+def _check_location(request: httpx.Request, response: httpx.Response) -> None:
+    """A redirect's Location must be a URL, as httpx.Client requires of every answer it returns:
+    the same RemoteProtocolError, so `_transmit` tells it as the target's doing."""
+    if response.status_code not in REDIRECTS or "location" not in response.headers:
+        return
+    try:
+        request.url.join(response.headers["location"])
+    except httpx.InvalidURL as exc:
+        raise httpx.RemoteProtocolError(f"{BAD_LOCATION}: {exc}.", request=request) from None
+
+
 class Burst:
     """Requests sent together: admitted at once (budget, rate and circuit breaker count every one of
-    them), each staged and recorded before any is sent, each sent over a connection of its own (an
-    httpx client with its own pool), so the target sees them inside one scheduling window.
+    them), each staged and recorded before any is sent, each sent over a connection of its own (a
+    `Lane`, with its own pool), so the target sees them inside one scheduling window.
 
     `stage(i, ...)` prepares request i on the caller's thread; `fire(i)` sends it and may run on any
     thread. Closing the burst gives the connections whose request was answered (or failed) back to
