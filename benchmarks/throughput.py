@@ -4,8 +4,10 @@
     python benchmarks/throughput.py --skip-latency          # the side-by-side part only
     python benchmarks/throughput.py --schemathesis /path/to/venv/bin/schemathesis
 
-Part 1, one reference server (its own process, `oauth2-conformance serve`), one profile:
-  * the httpx floor: a plain httpx.Client loop posting token requests, for `--seconds`;
+Part 1, one reference server (its own process, `oauth2-conformance serve`), one profile, `--rounds`
+times on a fresh server (the first in a fresh folder, cold; the rest warm), each round side by side:
+  * the httpx floor: a plain httpx.Client loop posting token requests, `--seconds`/2 before the
+    suite and as long after it;
   * the suite: `pytest --target-config` with `--examples 100`; validated exchanges per second are
     the requests it made over pytest's own session time (collection, checks, report included);
   * Schemathesis CLI on the same spec (optional: skipped, saying so, when it is not installed).
@@ -25,6 +27,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -158,7 +161,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="yixin", help="profile of the side-by-side part (default yixin)")
     parser.add_argument("--examples", default="100")
-    parser.add_argument("--seconds", type=float, default=5.0, help="length of the floor loop")
+    parser.add_argument(
+        "--seconds", type=float, default=4.0, help="length of the floor loop, half before the suite, half after"
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="side-by-side rounds: the first cold, the rest warm")
     parser.add_argument("--schemathesis", metavar="PATH", help="the Schemathesis CLI (default: on PATH)")
     parser.add_argument("--latency-ms", type=float, default=25.0)
     parser.add_argument("--latency-profiles", default="ekuaibao,rfc6749")
@@ -171,22 +177,41 @@ def main() -> int:
         folder = Path(tmp)
         if not args.skip_throughput:
             profile = args.profile
-            with served(profile) as port:
-                base = f"http://127.0.0.1:{port}/{profile}"
-                rate = floor(f"{base}/oauth/token" if profile == "yixin" else _token_url(profile, base), args.seconds)
-                print(f"[{profile}] httpx floor: {rate:,.0f} requests/s", flush=True)
+            warm: list[float] = []
+            for round_ in range(1, args.rounds + 1):
+                # A fresh server each round (what a run leaves on it, thousands of codes, is not the
+                # next one's to pay); the floor just before and just after the suite, on the same
+                # server, so each ratio is side by side even when the machine's speed drifts.
+                with served(profile) as port:
+                    base = f"http://127.0.0.1:{port}/{profile}"
+                    token_url = f"{base}/oauth/token" if profile == "yixin" else _token_url(profile, base)
+                    before = floor(token_url, args.seconds / 2)
+                    run = suite(profile, base, folder, "--examples", args.examples, "-p", "no:xdist")
+                    after = floor(token_url, args.seconds / 2)
+                rate = (before + after) / 2
+                speed = run["requests"] / run["session"]
                 # cold: a fresh folder, where Hypothesis first builds its unicode tables (.hypothesis/);
                 # warm: the same folder again, as every later run in a checkout or a cached CI job.
-                for state in ("cold", "warm"):
-                    run = suite(profile, base, folder, "--examples", args.examples, "-p", "no:xdist")
-                    speed = run["requests"] / run["session"]
-                    print(
-                        f"[{profile}] suite --examples {args.examples} ({state}): {speed:,.0f} validated exchanges/s "
-                        f"({run['requests']:.0f} in {run['session']:.2f} s; {speed / rate:.2f}x the floor)",
-                        flush=True,
-                    )
-                anchor = schemathesis(args.schemathesis, profile, base, args.seconds, folder)
-                print(f"[{profile}] schemathesis: {anchor}")
+                state = "cold" if round_ == 1 else "warm"
+                if state == "warm":
+                    warm.append(speed / rate)
+                print(
+                    f"[{profile}] round {round_} ({state}): httpx floor {before:,.0f} / {after:,.0f} requests/s; "
+                    f"suite --examples {args.examples} {speed:,.0f} validated exchanges/s "
+                    f"({run['requests']:.0f} in {run['session']:.2f} s); {speed / rate:.2f}x the floor",
+                    flush=True,
+                )
+            if warm:
+                print(
+                    f"[{profile}] warm rounds: {' '.join(f'{r:.2f}x' for r in warm)}; "
+                    f"median {statistics.median(warm):.2f}x the floor",
+                    flush=True,
+                )
+            with served(profile) as port:
+                anchor = schemathesis(
+                    args.schemathesis, profile, f"http://127.0.0.1:{port}/{profile}", args.seconds, folder
+                )
+            print(f"[{profile}] schemathesis: {anchor}")
         if args.skip_latency:
             return 0
         for profile in args.latency_profiles.split(","):

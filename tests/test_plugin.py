@@ -203,10 +203,9 @@ def test_the_heap_is_frozen_for_the_session_and_handed_back_after() -> None:
     assert gc.get_freeze_count() == 0
     gc.freeze()
     try:
-        owners = gc.get_freeze_count()
         other = FrozenHeap()
         other.pytest_sessionstart()
         other.pytest_unconfigure()
-        assert not other.froze and gc.get_freeze_count() == owners
+        assert not other.froze and gc.get_freeze_count() > 0  # still the owner's (objects freed leave it)
     finally:
         gc.unfreeze()
