@@ -53,11 +53,11 @@ from conformance.model.spec import Requirement
 DEFAULT_CONCURRENCY = 8
 # Within that bound, the default is what keeps this process busy, by Little's law: while one
 # exchange is in flight for a round trip, others can use the CPU, so 1 + round trip / (the suite's
-# CPU per exchange) requirements at once. A target a few milliseconds away (on this machine, or next
-# to it) gets 2: its answers and this process's work overlap, and more threads only contend for the
-# GIL (benchmarks/README.md: 8 threads against a local server took 1.6x the CPU of 2 for the same
-# verdicts). A target 40 ms away gets the full 8.
-CPU_MS_PER_EXCHANGE = 1.0  # measured: benchmarks/throughput.py, 0.9-1.5 ms on this 2-core machine
+# CPU per exchange) requirements at once. A target about a millisecond away (on this machine, or
+# next to it) gets 2 to 4: its answers and this process's work overlap, and more threads only
+# contend for the GIL (benchmarks/README.md: against a local server, 8 threads took 4.5-4.8 s of CPU
+# where 1 took 2.2-2.9 s, for the same verdicts). A target 7 ms or more away gets the full 8.
+CPU_MS_PER_EXCHANGE = 1.0  # measured: benchmarks/throughput.py, 1.0-1.8 ms on this 2-core machine
 MEASURED_AT_LEAST = 2
 # The embedded reference servers share this process and its GIL: concurrency buys almost nothing
 # there and costs thread switches, so their runs stay sequential unless asked.

@@ -5,11 +5,11 @@ Requests go out through httpx's transport API (`HTTPTransport.handle_request`), 
 `httpx.Client`: the suite never lets httpx follow a redirect, authenticate or run hooks, and the
 client's layers for those, its request merging and its cookie extraction (on every answer, with or
 without a Set-Cookie) made `Client.post` alone cost more CPU than this module's whole send, evidence
-included (430-530 against 360-440 us against a local server, benchmarks/README.md). What the client
-would do that the suite relies on is done here, with
-httpx's public types: its default headers, the cookies of a login (`httpx.Cookies`), the timeouts,
-the environment's proxies (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY, read by the standard
-library), and the refusal of a Location no URL may hold.
+included (430-530 against 360-440 us against a local server, benchmarks/README.md). What the
+client would do that the suite relies on is done here, with httpx's public types: its default
+headers, the cookies of a login (`httpx.Cookies`), the timeouts, the environment's proxies
+(HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY, read by the standard library), and the refusal of a
+Location no URL may hold.
 
 Transport problems become one-line `TargetError`s that say what happened and what to check.
 """
@@ -43,7 +43,7 @@ LANES_KEPT = 64  # idle race connections kept for the next burst (a race has at 
 # What the request the target's answer led to cannot be sent as: a URL that is no HTTP URL or has
 # characters no URL may hold, a header value h11 refuses. The target's doing, not a transport error.
 UNSENDABLE = (httpx.InvalidURL, httpx.UnsupportedProtocol, httpx.LocalProtocolError)
-BAD_LOCATION = "Invalid URL in location header"  # httpx's RemoteProtocolError for such an answer
+BAD_LOCATION = "Invalid URL in location header"  # as httpx.Client words its refusal of such an answer
 REDIRECTS = frozenset({301, 302, 303, 307, 308})  # the statuses whose Location httpx reads as a URL
 # What httpx.Client sends unless told otherwise, minus the encodings it may not decode here.
 REQUEST_HEADERS = {
@@ -332,21 +332,11 @@ class TargetClient:
                 response.close()
             if "set-cookie" in response.headers:
                 lane.cookies.extract_cookies(response)
-            _check_location(request, response)
         except UNSENDABLE as exc:
             exchange.elapsed_ms = (time.monotonic() - started) * 1000
             exchange.ended_at = time.time()
             exchange.error = self._unsendable(exc, method, url)
             raise UnusableAnswer(exchange.error) from None  # nothing was sent: the breaker stays as it is
-        except httpx.RemoteProtocolError as exc:
-            if not str(exc).startswith(BAD_LOCATION):
-                raise self._transport_error(exc, exchange, started, method, url) from None
-            exchange.elapsed_ms = (time.monotonic() - started) * 1000
-            exchange.ended_at = time.time()
-            where = f"{method} {urlsplit(url).path or '/'}"
-            exchange.error = f"the answer to {where} has a Location no URL may hold ({str(exc).splitlines()[0]})"
-            self.breaker.succeeded()  # it answered
-            raise UnusableAnswer(exchange.error) from None
         except httpx.DecodingError as exc:
             exchange.elapsed_ms = (time.monotonic() - started) * 1000
             exchange.ended_at = time.time()
@@ -358,7 +348,12 @@ class TargetClient:
             raise self._transport_error(exc, exchange, started, method, url) from None
         exchange.elapsed_ms = (time.monotonic() - started) * 1000
         exchange.ended_at = time.time()
-        self.breaker.succeeded()
+        self.breaker.succeeded()  # it answered
+        bad_location = _bad_location(request, response)
+        if bad_location is not None:
+            where = f"{method} {urlsplit(url).path or '/'}"
+            exchange.error = f"the answer to {where} has a Location no URL may hold ({bad_location})"
+            raise UnusableAnswer(exchange.error)
         with self._lock:
             self._round_trips.append(exchange.elapsed_ms)
         exchange.status = response.status_code
@@ -442,15 +437,16 @@ class TargetClient:
         return f"HTTP error on {where}: {type(exc).__name__}: {text.splitlines()[0]}"
 
 
-def _check_location(request: httpx.Request, response: httpx.Response) -> None:
-    """A redirect's Location must be a URL, as httpx.Client requires of every answer it returns:
-    the same RemoteProtocolError, so `_transmit` tells it as the target's doing."""
+def _bad_location(request: httpx.Request, response: httpx.Response) -> str | None:
+    """Why a redirect's Location is no URL, if it is not (httpx.Client refused such an answer with
+    the same words); the target's doing, not a transport error."""
     if response.status_code not in REDIRECTS or "location" not in response.headers:
-        return
+        return None
     try:
         request.url.join(response.headers["location"])
     except httpx.InvalidURL as exc:
-        raise httpx.RemoteProtocolError(f"{BAD_LOCATION}: {exc}.", request=request) from None
+        return f"{BAD_LOCATION}: {exc}."
+    return None
 
 
 class Burst:
